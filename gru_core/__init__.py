@@ -1,0 +1,11 @@
+"""GRU Optimizer Lab's engine: a NumPy GRU with hand-written BPTT, PyTorch-exact optimizers, data and training.
+
+No Streamlit, Plotly or PyTorch here: everything above this package (figures, pages) imports it, never
+the other way round.
+"""
+
+from .gru import GRUConfig, GRURegressor, clip_grad_norm, grad_norm
+from .params import ParamDict
+
+__all__ = ["GRUConfig", "GRURegressor", "ParamDict", "clip_grad_norm", "grad_norm"]
+__version__ = "0.1.0"
