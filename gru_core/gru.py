@@ -126,7 +126,7 @@ def init_params(params: ParamDict, hidden_size: int, num_layers: int, init: str,
     H = hidden_size
     if init == "pytorch":
         bound = 1.0 / np.sqrt(H)
-        for name, p in params.items():
+        for p in params.values():
             p[...] = rng.uniform(-bound, bound, size=p.shape)
         return
     for k in range(num_layers):
