@@ -4,8 +4,12 @@ No Streamlit, Plotly or PyTorch here: everything above this package (figures, pa
 the other way round.
 """
 
-from .gru import GRUConfig, GRURegressor, clip_grad_norm, grad_norm
-from .params import ParamDict
+from ._blas import limit_blas_threads
+
+BLAS_THREADS = limit_blas_threads()
+
+from .gru import GRUConfig, GRURegressor, clip_grad_norm, grad_norm  # noqa: E402
+from .params import ParamDict  # noqa: E402
 
 __all__ = ["GRUConfig", "GRURegressor", "ParamDict", "clip_grad_norm", "grad_norm"]
 __version__ = "0.1.0"

@@ -8,6 +8,8 @@ loop over parameters, while anyone (the tests, the page) can still read or write
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -20,7 +22,7 @@ class ParamDict(dict):
     """
 
     def __init__(self, shapes: dict[str, tuple[int, ...]], dtype=np.float64, flat: np.ndarray | None = None):
-        sizes = [int(np.prod(s)) for s in shapes.values()]
+        sizes = [math.prod(s) for s in shapes.values()]
         total = sum(sizes)
         if flat is None:
             flat = np.zeros(total, dtype=dtype)

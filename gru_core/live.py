@@ -1,0 +1,122 @@
+"""Run a :class:`~gru_core.train.Race` in a background thread and read it safely from another.
+
+The page's script thread must never train (a widget click would rerun the script and kill the loop),
+and a worker thread must never call Streamlit.  So the worker only trains and writes plain Python
+objects into a :class:`LiveRace` under a lock; the page polls :meth:`LiveRace.snapshot` from a
+fragment and draws.  No Streamlit here: this is ordinary threading, testable without a browser.
+
+The thread is a daemon and checks the stop flag after every mini-batch, so a closed tab (whose session
+the page stops) or a Stop click ends it within one step.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+
+from .train import Event, Race
+
+
+@dataclass
+class Snapshot:
+    """A consistent copy of a live race's state, safe to read while training goes on."""
+
+    status: str  # idle | running | finished | stopped | error
+    version: int  # increases with every event; redraw only when it changed
+    epoch: int
+    total_epochs: int
+    step: int
+    elapsed: float  # seconds since start
+    runs: dict[str, dict] = field(default_factory=dict)  # name -> latest summary (see Race._summary)
+    history: dict[str, list[dict]] = field(default_factory=dict)  # name -> per-epoch records
+    gates: dict[str, list[dict]] | None = None  # name -> per layer {z, r, n, h}: (T, H) arrays
+    result: dict | None = None  # Race.result() once the race has ended
+    error: str | None = None
+
+
+class LiveRace:
+    """Own a Race and the thread that runs it."""
+
+    def __init__(self, race: Race):
+        self.race = race
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._status = "idle"
+        self._version = 0
+        self._t0 = None
+        self._t_end = None
+        self._last: Event | None = None
+        self._gates: dict | None = None
+        self._history: dict[str, list[dict]] = {name: [] for name in race.runs}
+        self._result: dict | None = None
+        self._error: str | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("this race has already been started")
+        self._t0 = time.perf_counter()
+        self._status = "running"
+        self._thread = threading.Thread(target=self._work, name="gru-lab-race", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the worker to end after the current mini-batch; everything trained so far is kept."""
+        self.race.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker; True if it has ended."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _work(self) -> None:
+        try:
+            for event in self.race.run():
+                with self._lock:
+                    self._last = event
+                    if event.gates is not None:
+                        self._gates = event.gates
+                    if event.kind == "epoch":
+                        for name, run in self.race.runs.items():
+                            hist = self._history[name]
+                            for rec in run.history[len(hist) :]:
+                                hist.append(asdict(rec))
+                    self._version += 1
+            result = self.race.result()
+            with self._lock:
+                self._result = result
+                self._status = "stopped" if self.race._stop else "finished"
+                self._version += 1
+        except Exception as exc:  # the page shows the message; the traceback goes to the server log
+            traceback.print_exc()
+            with self._lock:
+                self._error = f"{type(exc).__name__}: {exc}"
+                self._status = "error"
+                self._version += 1
+        finally:
+            self._t_end = time.perf_counter()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            ev = self._last
+            end = self._t_end if self._t_end is not None else time.perf_counter()
+            return Snapshot(
+                status=self._status,
+                version=self._version,
+                epoch=ev.epoch if ev else 0,
+                total_epochs=self.race.train_config.epochs,
+                step=ev.step if ev else 0,
+                elapsed=(end - self._t0) if self._t0 is not None else 0.0,
+                runs={k: dict(v) for k, v in ev.runs.items()} if ev else {},
+                history={k: list(v) for k, v in self._history.items()},
+                gates=self._gates,
+                result=self._result,
+                error=self._error,
+            )

@@ -1,0 +1,425 @@
+"""The training engine: several optimizers race in lockstep from identical weights on identical batches.
+
+A :class:`Race` builds one GRU from a :class:`~gru_core.gru.GRUConfig`, copies its weights into one model
+per contestant, and then, epoch by epoch and mini-batch by mini-batch, gives every contestant the same
+batch (same order, same dropout masks).  Whatever differs between the contestants' curves is therefore
+the optimizer's doing.  Same seed ⇒ same numbers, bit for bit.
+
+The race is a generator of :class:`Event` objects: a listener (the command line's progress bar, the
+page's worker thread) draws them and may stop at any moment; what was trained so far is kept, and
+:meth:`Race.result` reports on it.  Events carry numbers and small gate snapshots, never model copies.
+
+A run *diverges* when its loss or gradient stops being finite, or its loss grows past
+``divergence_factor`` × its first loss: it is marked with the epoch and global step where that happened
+and drops out, while the others carry on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .gru import GRUConfig, GRURegressor, clip_grad_norm, grad_norm
+from .metrics import baseline_metrics, regression_metrics
+from .optim import OPTIMIZERS, make_optimizer
+
+SCHEDULES = ("constant", "step", "cosine")
+
+
+@dataclass
+class TrainConfig:
+    """How to train (shared by every contestant)."""
+
+    epochs: int = 100  # passes over the training windows
+    batch_size: int = 32  # windows per mini-batch
+    patience: int | None = None  # early stopping after this many epochs without a better val loss; None: off
+    restore_best: bool = True  # at the end, go back to the best-validation weights (Keras's default: False)
+    clip_norm: float | None = None  # global gradient-norm clipping; None: off
+    shuffle: bool = True  # reshuffle the windows every epoch (same order for every contestant)
+    seed: int = 0  # batch order; the model's own seed sets the weights and dropout masks
+    schedule: str = "constant"  # learning-rate schedule: constant | step | cosine
+    step_every: int = 30  # "step" schedule: multiply the lr by step_gamma every this many epochs
+    step_gamma: float = 0.5
+    log_every: int = 0  # also emit a "step" event every this many mini-batches; 0: epoch events only
+    divergence_factor: float = 1e4  # loss above this × the first loss counts as diverged
+    gate_window: int = 0  # which validation window the gate snapshots show
+
+    def validate(self) -> None:
+        def pos_int(name):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+        pos_int("epochs")
+        pos_int("batch_size")
+        pos_int("step_every")
+        if self.patience is not None:
+            pos_int("patience")
+        if self.clip_norm is not None and not (isinstance(self.clip_norm, (int, float)) and self.clip_norm > 0):
+            raise ValueError(f"clip_norm must be positive or None, got {self.clip_norm!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
+        if not 0 < self.step_gamma <= 1:
+            raise ValueError(f"step_gamma must be in (0, 1], got {self.step_gamma!r}")
+        if self.log_every < 0:
+            raise ValueError(f"log_every must be >= 0, got {self.log_every!r}")
+        if not self.divergence_factor > 1:
+            raise ValueError(f"divergence_factor must be > 1, got {self.divergence_factor!r}")
+
+
+@dataclass
+class Contestant:
+    """One optimizer in the race: a registry name, a flavour and hyperparameters."""
+
+    optimizer: str  # registry key: sgd, adagrad, rmsprop, adam, adamw
+    flavor: str = "pytorch"  # "pytorch" or "keras" (Adam and RMSprop)
+    hyper: dict = field(default_factory=dict)  # e.g. {"lr": 0.01}
+    label: str | None = None  # shown on the page; default "Adam", "RMSprop (keras)", …
+
+    @property
+    def name(self) -> str:
+        if self.label:
+            return self.label
+        spec = OPTIMIZERS.get(self.optimizer.lower())
+        base = spec.name if spec else self.optimizer
+        return base if self.flavor == "pytorch" else f"{base} ({self.flavor})"
+
+
+@dataclass
+class EpochRecord:
+    """One row of a run's history."""
+
+    epoch: int  # 1-based
+    step: int  # global mini-batch steps so far
+    train_loss: float  # mean mini-batch loss over the epoch (scaled units, with dropout), like Keras
+    val_loss: float  # MSE on the validation windows, evaluation mode (scaled units); nan without val
+    grad_norm: float  # mean global gradient norm over the epoch's steps (before clipping)
+    update_norm: float  # ‖Δθ‖ of the epoch's last step
+    update_ratio: float  # ‖Δθ‖ / ‖θ‖ of the epoch's last step: the learning rate's real effect
+    lr: float
+    seconds: float  # this run's cumulative training time
+
+
+@dataclass
+class RunState:
+    """Everything the race knows about one contestant (the model and optimizer stay here)."""
+
+    name: str
+    contestant: Contestant
+    model: GRURegressor
+    opt: Any
+    history: list[EpochRecord] = field(default_factory=list)
+    status: str = "running"  # running | early_stopped | diverged | finished | stopped
+    best_epoch: int | None = None
+    best_val: float = math.inf
+    stopped_epoch: int | None = None  # epoch at which training ended (early stop, divergence, user stop)
+    diverged_step: int | None = None
+    diverged_epoch: int | None = None
+    diverged_reason: str | None = None
+    seconds: float = 0.0
+    first_loss: float | None = None
+    best_flat: np.ndarray | None = None  # weights at the best validation loss
+    wait: int = 0  # epochs since the best
+
+    @property
+    def active(self) -> bool:
+        return self.status == "running"
+
+
+@dataclass
+class Event:
+    """What a listener receives: after every epoch (kind="epoch"), every ``log_every`` steps
+    (kind="step"), and once at the end (kind="end")."""
+
+    kind: str
+    epoch: int  # epochs completed (for "step": the epoch in progress, 1-based)
+    step: int  # global mini-batch steps so far
+    total_epochs: int
+    runs: dict[str, dict]  # name -> {status, train_loss, val_loss, grad_norm, update_norm, lr, ...}
+    gates: dict[str, list[dict[str, np.ndarray]]] | None = None  # name -> per layer {z,r,n,h}: (T, H)
+
+
+class Race:
+    """Train several optimizers in lockstep.  See the module docstring."""
+
+    def __init__(self, prepared, model_config: GRUConfig, contestants: list[Contestant],
+                 train_config: TrainConfig | None = None):  # fmt: skip
+        if not contestants:
+            raise ValueError("contestants: give at least one optimizer")
+        self.prepared = prepared
+        self.train_config = train_config or TrainConfig()
+        self.train_config.validate()
+        X = np.asarray(prepared.X_train)
+        y = np.asarray(prepared.y_train)
+        if X.ndim != 3 or len(X) == 0:
+            raise ValueError(f"prepared.X_train must be (N, T, D) with N >= 1, got {X.shape}")
+        if model_config.input_size != X.shape[2] or model_config.output_size != y.shape[1]:
+            raise ValueError(
+                f"model_config has input_size={model_config.input_size}, output_size="
+                f"{model_config.output_size} but the data has {X.shape[2]} features and {y.shape[1]} targets"
+            )
+        self.model_config = model_config
+        names = [c.name for c in contestants]
+        if len(set(names)) != len(names):
+            raise ValueError(f"contestants need distinct labels, got {names}")
+        template = GRURegressor.from_config(model_config)
+        self.initial_flat = template.params.flat.copy()
+        self.runs: dict[str, RunState] = {}
+        for c in contestants:
+            model = GRURegressor.from_config(model_config)  # same seed: same weights and dropout stream
+            model.params.flat[:] = self.initial_flat
+            opt = make_optimizer(c.optimizer, flavor=c.flavor, **c.hyper)
+            self.runs[c.name] = RunState(c.name, c, model, opt)
+        dtype = template.dtype
+        self._X_train = np.ascontiguousarray(X, dtype=dtype)
+        self._y_train = np.ascontiguousarray(y, dtype=dtype)
+        self._X_val = np.ascontiguousarray(prepared.X_val, dtype=dtype) if len(prepared.X_val) else None
+        self._y_val = np.ascontiguousarray(prepared.y_val, dtype=dtype) if len(prepared.y_val) else None
+        self.gate_input = None
+        if self._X_val is not None:
+            w = min(max(self.train_config.gate_window, 0), len(self._X_val) - 1)
+            self._gate_X = self._X_val[w : w + 1]
+            self.gate_input = self._gate_X[0, :, 0].astype(np.float64)  # scaled input window   # (T,)
+        self._base_lr = {name: float(run.opt.lr) for name, run in self.runs.items()}
+        self.epoch = 0
+        self.step = 0
+        self._stop = False
+
+    # ---- control ---------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the race to end after the current mini-batch (thread-safe enough: a flag)."""
+        self._stop = True
+
+    # ---- the loop --------------------------------------------------------------------------------
+
+    def _lr_factor(self, epoch: int) -> float:
+        cfg = self.train_config
+        if cfg.schedule == "step":
+            return cfg.step_gamma ** (epoch // cfg.step_every)
+        if cfg.schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * epoch / cfg.epochs))
+        return 1.0
+
+    def _val_loss(self, model: GRURegressor) -> float:
+        if self._X_val is None:
+            return float("nan")
+        with np.errstate(all="ignore"):
+            diff = model.predict(self._X_val) - self._y_val
+            return float(np.mean(diff * diff))
+
+    def _gates(self, model: GRURegressor) -> list[dict[str, np.ndarray]] | None:
+        if self._X_val is None:
+            return None
+        with np.errstate(all="ignore"):
+            _, trace = model.forward(self._gate_X)
+        return [{k: v[0] for k, v in layer.items()} for layer in trace]  # (T, H) each
+
+    def _diverge(self, run: RunState, reason: str, epoch: int) -> None:
+        run.status = "diverged"
+        run.diverged_step = self.step
+        run.diverged_epoch = epoch
+        run.diverged_reason = reason
+        run.stopped_epoch = epoch
+
+    def _summary(self, run: RunState) -> dict:
+        last = run.history[-1] if run.history else None
+        return {
+            "status": run.status,
+            "epoch": last.epoch if last else 0,
+            "train_loss": last.train_loss if last else None,
+            "val_loss": last.val_loss if last else None,
+            "grad_norm": last.grad_norm if last else None,
+            "update_norm": last.update_norm if last else None,
+            "update_ratio": last.update_ratio if last else None,
+            "lr": float(run.opt.lr),
+            "best_epoch": run.best_epoch,
+            "best_val": run.best_val if math.isfinite(run.best_val) else None,
+            "diverged_step": run.diverged_step,
+            "diverged_epoch": run.diverged_epoch,
+            "seconds": run.seconds,
+        }
+
+    def _event(self, kind: str, gates: bool) -> Event:
+        return Event(
+            kind=kind,
+            epoch=self.epoch,
+            step=self.step,
+            total_epochs=self.train_config.epochs,
+            runs={name: self._summary(run) for name, run in self.runs.items()},
+            gates={name: self._gates(run.model) for name, run in self.runs.items()} if gates else None,
+        )
+
+    def run(self) -> Iterator[Event]:
+        """Train; yield an :class:`Event` after every epoch (and every ``log_every`` steps)."""
+        cfg = self.train_config
+        N = len(self._X_train)
+        order_rng = np.random.default_rng(cfg.seed)
+        yield self._event("epoch", gates=True)  # epoch 0: the shared starting point
+        while self.epoch < cfg.epochs and not self._stop and any(r.active for r in self.runs.values()):
+            epoch = self.epoch + 1
+            order = order_rng.permutation(N) if cfg.shuffle else np.arange(N)
+            factor = self._lr_factor(self.epoch)
+            acc = {name: [0.0, 0.0, 0] for name in self.runs}  # loss sum, grad-norm sum, steps
+            last_update = {name: (0.0, 0.0) for name in self.runs}
+            for start in range(0, N, cfg.batch_size):
+                if self._stop:
+                    break
+                idx = order[start : start + cfg.batch_size]
+                Xb, yb = self._X_train[idx], self._y_train[idx]  # the same batch for every contestant
+                self.step += 1
+                for name, run in self.runs.items():
+                    if not run.active:
+                        continue
+                    t0 = time.perf_counter()
+                    run.opt.lr = self._base_lr[name] * factor
+                    with np.errstate(all="ignore"):
+                        loss, grads = run.model.loss_and_grads(Xb, yb)
+                        gnorm = grad_norm(grads)
+                    if run.first_loss is None:
+                        run.first_loss = loss
+                    if not (math.isfinite(loss) and math.isfinite(gnorm)):
+                        self._diverge(run, "loss or gradient is NaN/inf", epoch)
+                    elif loss > cfg.divergence_factor * max(run.first_loss, 1e-12):
+                        self._diverge(run, f"loss exceeded {cfg.divergence_factor:g}× its first value", epoch)
+                    else:
+                        if cfg.clip_norm is not None:
+                            clip_grad_norm(grads, cfg.clip_norm)
+                        before = run.model.params.flat.copy()
+                        with np.errstate(all="ignore"):
+                            run.opt.step(run.model.params, grads)
+                        delta = run.model.params.flat - before
+                        unorm = float(np.sqrt(delta @ delta))
+                        if not math.isfinite(unorm):
+                            self._diverge(run, "the update produced NaN/inf weights", epoch)
+                        else:
+                            pnorm = float(np.sqrt(before @ before))
+                            last_update[name] = (unorm, unorm / pnorm if pnorm > 0 else float("nan"))
+                            a = acc[name]
+                            a[0] += loss
+                            a[1] += gnorm
+                            a[2] += 1
+                    run.seconds += time.perf_counter() - t0
+                if cfg.log_every and self.step % cfg.log_every == 0:
+                    ev = self._event("step", gates=False)
+                    for name, a in acc.items():
+                        if a[2]:
+                            ev.runs[name]["batch_loss_mean"] = a[0] / a[2]
+                    ev.epoch = epoch
+                    yield ev
+            if self._stop and all(a[2] == 0 for a in acc.values()):
+                break
+            self.epoch = epoch
+            for name, run in self.runs.items():
+                a = acc[name]
+                if run.status not in ("running", "diverged") or a[2] == 0:
+                    continue
+                t0 = time.perf_counter()
+                val = self._val_loss(run.model) if run.active else float("nan")
+                run.history.append(
+                    EpochRecord(
+                        epoch=epoch, step=self.step, train_loss=a[0] / a[2], val_loss=val,
+                        grad_norm=a[1] / a[2], update_norm=last_update[name][0],
+                        update_ratio=last_update[name][1], lr=float(run.opt.lr), seconds=0.0,
+                    )
+                )  # fmt: skip
+                if run.active:
+                    monitored = val if self._X_val is not None else run.history[-1].train_loss
+                    if not math.isfinite(monitored):
+                        self._diverge(run, "validation loss is NaN/inf", epoch)
+                    elif monitored < run.best_val:
+                        run.best_val, run.best_epoch, run.wait = monitored, epoch, 0
+                        run.best_flat = run.model.params.flat.copy()
+                    else:
+                        run.wait += 1
+                        if cfg.patience is not None and run.wait >= cfg.patience:
+                            run.status = "early_stopped"
+                            run.stopped_epoch = epoch
+                run.seconds += time.perf_counter() - t0
+                run.history[-1].seconds = run.seconds
+            yield self._event("epoch", gates=True)
+        for run in self.runs.values():
+            if run.active:
+                run.status = "stopped" if self._stop or self.epoch < cfg.epochs else "finished"
+                run.stopped_epoch = self.epoch
+            if cfg.restore_best and run.best_flat is not None and run.status != "diverged":
+                run.model.params.flat[:] = run.best_flat
+        yield self._event("end", gates=True)
+
+    def train(self) -> dict:
+        """Run to the end without a listener; return :meth:`result`."""
+        for _ in self.run():
+            pass
+        return self.result()
+
+    # ---- results ---------------------------------------------------------------------------------
+
+    def predict_raw(self, name: str, X) -> np.ndarray:
+        """A contestant's predictions for scaled windows X, in the series' own units."""
+        y = self.runs[name].model.predict(X).astype(np.float64)
+        return np.asarray(self.prepared.scaler.inverse_transform(y))
+
+    def result(self) -> dict:
+        """Test metrics in the series' units for every contestant and both baselines, plus histories.
+
+        A diverged run has no test metrics (``None``); its history up to the divergence is kept.
+        """
+        p = self.prepared
+        y_true = np.asarray(p.y_test_raw, dtype=np.float64)
+        runs = []
+        for name, run in self.runs.items():
+            if run.status == "diverged" or not run.history:
+                test, pred = None, None
+            else:
+                pred = self.predict_raw(name, p.X_test)
+                test = regression_metrics(y_true, pred)
+            runs.append(
+                {
+                    "name": name,
+                    "optimizer": run.contestant.optimizer,
+                    "flavor": run.contestant.flavor,
+                    "hyperparams": run.opt.hyperparams(),
+                    "status": run.status,
+                    "test": test,
+                    "best_epoch": run.best_epoch,
+                    "stopped_epoch": run.stopped_epoch,
+                    "diverged": run.status == "diverged",
+                    "diverged_step": run.diverged_step,
+                    "diverged_epoch": run.diverged_epoch,
+                    "diverged_reason": run.diverged_reason,
+                    "seconds": run.seconds,
+                    "history": [asdict(h) for h in run.history],
+                    "test_pred": None if pred is None else pred.tolist(),
+                }
+            )
+        return {
+            "model": asdict(self.model_config),
+            "train": asdict(self.train_config),
+            "epochs_run": self.epoch,
+            "steps": self.step,
+            "runs": runs,
+            "baselines": baseline_metrics(p),
+        }
+
+
+def recursive_forecast(model: GRURegressor, scaler, last_window_raw, steps: int) -> np.ndarray:
+    """Forecast ``steps`` values past the end of a series by feeding predictions back in.
+
+    ``last_window_raw``: the last ``lookback`` values in the series' own units.  With a horizon > 1
+    every call contributes all of its ``horizon`` values.  Returns (steps,) in the series' units.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    window = np.asarray(scaler.transform(np.asarray(last_window_raw, dtype=np.float64)), dtype=np.float64)
+    window = window.reshape(-1)
+    out: list[float] = []
+    while len(out) < steps:
+        y = model.predict(window[None, :, None])[0].astype(np.float64)  # (horizon,) scaled
+        out.extend(y.tolist())
+        window = np.concatenate([window[len(y) :], y])[-len(window) :]
+    return np.asarray(scaler.inverse_transform(np.asarray(out[:steps])), dtype=np.float64)

@@ -1,0 +1,96 @@
+"""The command line, and the original study's experiment re-run on a CSV shaped like its data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import ROOT
+
+from gru_core.cli import main, to_jsonable
+
+
+@pytest.fixture(scope="module")
+def study_csv(tmp_path_factory):
+    """1,262 business days of a tin-like price: UTF-8 BOM, CRLF, ';' separator, dd/mm/yyyy, Date;Close."""
+    dates = pd.bdate_range("2019-01-02", periods=1262)
+    rng = np.random.default_rng(2019)
+    price = np.round(20000 * np.exp(np.cumsum(rng.normal(0, 0.012, len(dates)))), 2)  # as written below
+    lines = ["Date;Close"] + [f"{d:%d/%m/%Y};{p:.2f}" for d, p in zip(dates, price)]
+    path = tmp_path_factory.mktemp("study") / "tin_like.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    return path, dates, price
+
+
+def test_study_protocol_end_to_end(study_csv, tmp_path, capsys):
+    path, dates, price = study_csv
+    out = tmp_path / "out.json"
+    code = main([
+        "compare", "--data", str(path), "--optimizers", "adam,rmsprop", "--flavor", "keras", "--hidden", "16",
+        "--lookback", "20", "--epochs", "4", "--batch-size", "64", "--lr", "0.01", "--dropout", "0.3",
+        "--split", "0.81,0.09,0.10", "--split-by", "series", "--fit-scaler-on", "all", "--patience", "3",
+        "--no-restore-best", "--init", "keras", "--seed", "123", "--json", str(out),
+    ])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "baseline: persistence" in printed and "baseline: linear" in printed and "verdict" in printed
+    res = json.loads(out.read_text())
+    assert res["data"]["n_test"] == 107  # the study's 107 test targets: last 10% of rows, minus the lookback
+    assert [r["optimizer"] for r in res["runs"]] == ["adam", "rmsprop"]
+    for r in res["runs"]:
+        assert set(r["test"]) >= {"mse", "rmse", "mae", "mape", "r2"}
+        assert {"best_epoch", "stopped_epoch", "diverged", "history"} <= set(r)
+        assert r["hyperparams"]["eps"] == 1e-7  # Keras flavour
+        assert 1 <= len(r["history"]) <= 4
+    # persistence computed here, independently: the last 107 closes against the day before each
+    truth, prev = price[-107:], price[-108:-1]
+    mape = 100 * np.mean(np.abs((truth - prev) / truth))
+    assert res["baselines"]["persistence"]["mape"] == pytest.approx(mape, rel=1e-9)
+    assert res["model"]["hidden_size"] == 16 and res["train"]["patience"] == 3
+
+
+def test_datasets_command_lists_the_registry(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for key in ("sine", "mackey_glass", "sunspots", "adding_problem"):
+        assert key in out
+
+
+def test_unknown_data_is_a_clear_error(capsys):
+    assert main(["compare", "--data", "no-such-thing.csv", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "neither a dataset name nor an existing file" in err
+
+
+def test_unknown_optimizer_is_a_clear_error(capsys):
+    assert main(["compare", "--data", "sine", "--optimizers", "adam,lion", "--epochs", "1"]) == 2
+    assert "unknown optimizer 'lion'" in capsys.readouterr().err
+
+
+def test_bad_split_is_refused():
+    with pytest.raises(SystemExit):
+        main(["compare", "--data", "sine", "--split", "0.5,0.5"])
+
+
+def test_diverging_learning_rate_is_reported(capsys):
+    code = main(["compare", "--data", "sine", "--optimizers", "sgd,adam", "--lr", "1e6", "--epochs", "2",
+                 "--hidden", "4"])  # fmt: skip
+    assert code == 0
+    assert "DIVERGED at epoch 1" in capsys.readouterr().out
+
+
+def test_module_entry_point_runs():
+    proc = subprocess.run([sys.executable, "-m", "gru_core", "datasets"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert proc.returncode == 0 and "noisy_sine" in proc.stdout
+
+
+def test_to_jsonable_makes_strict_json():
+    obj = {"a": np.float32(1.5), "b": float("nan"), "c": np.arange(3), "d": (np.int64(2), np.bool_(True))}
+    out = to_jsonable(obj)
+    assert out == {"a": 1.5, "b": None, "c": [0, 1, 2], "d": [2, True]}
+    json.dumps(out, allow_nan=False)

@@ -1,0 +1,220 @@
+"""The training engine: lockstep fairness, determinism, divergence, early stopping, stopping, schedules."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gru_core.data import prepare
+from gru_core.datasets import load_dataset
+from gru_core.gru import GRUConfig, GRURegressor
+from gru_core.live import LiveRace
+from gru_core.train import Contestant, Race, TrainConfig, recursive_forecast
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    return prepare(load_dataset("noisy_sine", length=300, seed=1), lookback=12, split=(0.7, 0.15, 0.15))
+
+
+def small_race(prepared, contestants=None, model=None, **train):
+    model = model or GRUConfig(hidden_size=8, seed=3, dropout=0.2)
+    contestants = contestants or [Contestant("adam", hyper={"lr": 0.01}), Contestant("rmsprop")]
+    cfg = TrainConfig(**{"epochs": 4, "batch_size": 16, "seed": 5, **train})
+    return Race(prepared, model, contestants, cfg)
+
+
+def histories(result):
+    return {r["name"]: [(h["train_loss"], h["val_loss"], h["grad_norm"]) for h in r["history"]] for r in result["runs"]}
+
+
+def test_identical_contestants_get_identical_numbers(prepared):
+    # Same weights, same batches, same dropout masks: two copies of one optimizer must agree bit for bit.
+    race = small_race(prepared, [Contestant("adam", label="A"), Contestant("adam", label="B")])
+    result = race.train()
+    h = histories(result)
+    assert h["A"] == h["B"]
+    assert len(h["A"]) == 4
+    np.testing.assert_array_equal(race.runs["A"].model.params.flat, race.runs["B"].model.params.flat)
+
+
+def test_contestants_start_from_the_same_weights(prepared):
+    race = small_race(prepared)
+    flats = [run.model.params.flat.copy() for run in race.runs.values()]
+    np.testing.assert_array_equal(flats[0], flats[1])
+    np.testing.assert_array_equal(flats[0], GRURegressor.from_config(race.model_config).params.flat)
+    race.train()
+    a, b = (run.model.params.flat for run in race.runs.values())
+    assert not np.array_equal(a, b)  # different optimizers really did different things
+
+
+def test_same_seed_same_numbers_different_seed_differs(prepared):
+    r1 = small_race(prepared).train()
+    r2 = small_race(prepared).train()
+    r3 = small_race(prepared, seed=6).train()
+    assert histories(r1) == histories(r2)
+    assert [r["test"] for r in r1["runs"]] == [r["test"] for r in r2["runs"]]
+    assert histories(r1) != histories(r3)
+
+
+def test_divergence_is_marked_and_others_carry_on(prepared):
+    race = small_race(
+        prepared,
+        [Contestant("sgd", hyper={"lr": 1e6}, label="SGD wild"), Contestant("adam", hyper={"lr": 0.01})],
+        epochs=3,
+    )
+    result = race.train()
+    wild, adam = result["runs"]
+    assert wild["diverged"] is True and wild["status"] == "diverged"
+    assert wild["diverged_step"] >= 1 and wild["diverged_epoch"] == 1
+    assert wild["test"] is None
+    assert adam["diverged"] is False and adam["status"] == "finished"
+    assert len(adam["history"]) == 3 and math.isfinite(adam["test"]["mse"])
+
+
+def test_early_stopping_restores_best_weights(prepared):
+    race = small_race(prepared, [Contestant("sgd", hyper={"lr": 0.5, "momentum": 0.9})], epochs=40, patience=2)
+    result = race.train()
+    run = result["runs"][0]
+    assert run["status"] == "early_stopped"
+    assert run["stopped_epoch"] == run["best_epoch"] + 2
+    vals = [h["val_loss"] for h in run["history"]]
+    assert min(vals) == vals[run["best_epoch"] - 1]
+    m = race.runs[run["name"]].model
+    assert race._val_loss(m) == pytest.approx(min(vals), rel=1e-12)  # the best weights are back
+
+
+def test_without_restore_the_last_weights_stay(prepared):
+    race = small_race(
+        prepared, [Contestant("sgd", hyper={"lr": 0.5, "momentum": 0.9})], epochs=40, patience=2, restore_best=False
+    )
+    run = race.train()["runs"][0]
+    last_val = run["history"][-1]["val_loss"]
+    assert last_val > min(h["val_loss"] for h in run["history"])
+    assert race._val_loss(race.runs[run["name"]].model) == pytest.approx(last_val, rel=1e-12)
+
+
+def test_stop_keeps_what_was_trained(prepared):
+    race = small_race(prepared, epochs=50)
+    for ev in race.run():
+        if ev.kind == "epoch" and ev.epoch == 2:
+            race.stop()
+    result = race.result()
+    assert result["epochs_run"] == 2
+    for run in result["runs"]:
+        assert run["status"] == "stopped" and len(run["history"]) == 2
+        assert math.isfinite(run["test"]["rmse"])
+
+
+def test_events_carry_numbers_and_gates_not_models(prepared):
+    race = small_race(prepared, epochs=2, log_every=5)
+    events = list(race.run())
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "epoch" and kinds[-1] == "end" and "step" in kinds
+    ev = [e for e in events if e.kind == "epoch"][-1]
+    T, H = prepared.X_val.shape[1], 8
+    for name, layers in ev.gates.items():
+        g = layers[0]
+        assert set(g) == {"z", "r", "n", "h"}
+        assert all(v.shape == (T, H) for v in g.values())
+        assert 0 <= g["z"].min() and g["z"].max() <= 1 and -1 <= g["n"].min() and g["n"].max() <= 1
+        assert all(isinstance(v, (int, float, str, type(None))) for v in ev.runs[name].values())
+
+
+def test_schedules_change_the_learning_rate(prepared):
+    race = small_race(prepared, [Contestant("sgd", hyper={"lr": 0.1})], epochs=4, schedule="step", step_every=2,
+                      step_gamma=0.5)  # fmt: skip
+    lrs = [h["lr"] for h in race.train()["runs"][0]["history"]]
+    assert lrs == [0.1, 0.1, 0.05, 0.05]
+    race = small_race(prepared, [Contestant("sgd", hyper={"lr": 0.1})], epochs=4, schedule="cosine")
+    lrs = [h["lr"] for h in race.train()["runs"][0]["history"]]
+    expected = [0.1 * 0.5 * (1 + math.cos(math.pi * e / 4)) for e in range(4)]
+    assert lrs == pytest.approx(expected)
+
+
+def test_result_has_baselines_and_metrics_in_series_units(prepared):
+    result = small_race(prepared, epochs=2).train()
+    assert set(result["baselines"]) == {"persistence", "linear"}
+    for r in result["runs"]:
+        assert set(r["test"]) >= {"mse", "rmse", "mae", "mape", "r2"}
+        pred = np.asarray(r["test_pred"])
+        assert pred.shape == prepared.y_test_raw.shape
+        mse = float(np.mean((pred - prepared.y_test_raw) ** 2))  # computed here, not by the engine
+        assert r["test"]["mse"] == pytest.approx(mse, rel=1e-10)
+
+
+def test_bad_configs_are_refused(prepared):
+    with pytest.raises(ValueError, match="epochs"):
+        small_race(prepared, epochs=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        small_race(prepared, batch_size=-1)
+    with pytest.raises(ValueError, match="schedule"):
+        small_race(prepared, schedule="warp")
+    with pytest.raises(ValueError, match="contestants"):
+        Race(prepared, GRUConfig(), [], TrainConfig())
+    with pytest.raises(ValueError, match="distinct"):
+        small_race(prepared, [Contestant("adam"), Contestant("adam")])
+    with pytest.raises(ValueError, match="unknown|Unknown"):
+        small_race(prepared, [Contestant("adamax")])
+    with pytest.raises(ValueError, match="output_size"):
+        Race(prepared, GRUConfig(output_size=3), [Contestant("adam")], TrainConfig())
+
+
+class _Last:
+    """A stand-in model that predicts the last value of its window (persistence), or two steps."""
+
+    def __init__(self, horizon=1):
+        self.horizon = horizon
+
+    def predict(self, X):
+        return np.repeat(X[:, -1, :1], self.horizon, axis=1) + np.arange(1, self.horizon + 1)
+
+
+class _Identity:
+    def transform(self, x):
+        return np.asarray(x, dtype=float)
+
+    def inverse_transform(self, x):
+        return np.asarray(x, dtype=float)
+
+
+def test_recursive_forecast_feeds_predictions_back():
+    out = recursive_forecast(_Last(), _Identity(), [1.0, 2.0, 3.0], steps=4)
+    np.testing.assert_array_equal(out, [4.0, 5.0, 6.0, 7.0])  # last + 1, fed back each time
+    out = recursive_forecast(_Last(horizon=2), _Identity(), [0.0, 0.0, 10.0], steps=3)
+    np.testing.assert_array_equal(out, [11.0, 12.0, 13.0])  # two per call: 11, 12; then last=12 → 13
+    with pytest.raises(ValueError, match="steps"):
+        recursive_forecast(_Last(), _Identity(), [1.0], steps=0)
+
+
+def test_live_race_runs_in_a_thread_and_stops(prepared):
+    live = LiveRace(small_race(prepared, epochs=500))
+    live.start()
+    for _ in range(200):
+        if live.snapshot().epoch >= 2:
+            break
+        live.join(0.05)
+    live.stop()
+    assert live.join(10)
+    snap = live.snapshot()
+    assert snap.status == "stopped" and 2 <= snap.epoch < 500
+    assert snap.result is not None and len(snap.result["runs"]) == 2
+    assert all(len(h) == snap.result["epochs_run"] for h in snap.history.values())
+    assert snap.gates is not None
+
+
+def test_live_race_reports_errors_instead_of_dying_silently(prepared):
+    race = small_race(prepared, epochs=2)
+
+    def broken():
+        raise RuntimeError("boom")
+        yield  # pragma: no cover
+
+    race.run = broken
+    live = LiveRace(race)
+    live.start()
+    assert live.join(10)
+    snap = live.snapshot()
+    assert snap.status == "error" and "boom" in snap.error
