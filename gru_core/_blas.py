@@ -1,33 +1,69 @@
-"""Keep BLAS single-threaded for this engine's small matrix products.
+"""BLAS threads: one for the many small per-step products, all cores for the few large ones.
 
 The GRU's per-step products are small ((3H, H+1) @ (H+1, B)).  Multi-threaded OpenBLAS gains little on
 them and, when the cores are busy (a Streamlit server training for several sessions, a sweep running one
-process per core, a test suite), its spinning threads make every product many times slower: measured
-here, a 3-epoch tin-price run took 11.3 s with OpenBLAS's 2 threads on a loaded 2-core machine and 1.0 s
-with one.  So importing :mod:`gru_core` limits BLAS to one thread per process (override with the
-environment variable ``GRU_LAB_BLAS_THREADS``).  Parallelism comes from running several trainings at
-once instead (sweeps use one process per core).
+process per core, a test suite), its spinning threads make each of the thousands of small products many
+times slower: measured here, a 3-epoch tin-price run took 11.3 s with OpenBLAS's 2 threads on a loaded
+2-core machine and 1.0 s with one.  So importing :mod:`gru_core` limits BLAS to one thread per process.
+
+The weight gradients, though, are a handful of large products over all T·B columns after the backward
+loop (at H = 128, B = 64, T = 30: 127 MFLOP in one product), where a second thread halves the time
+(4.5 ms → 2.2 ms measured here) and a busy core costs little.  :func:`big_products` raises the limit
+for those only.
+
+Environment: ``GRU_LAB_BLAS_THREADS`` (small products, default 1) and ``GRU_LAB_BIG_BLAS_THREADS``
+(large products, default: the number of cores; set it to 1 in a process pool that already uses every core).
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 BLAS_THREADS_ENV = "GRU_LAB_BLAS_THREADS"
+BIG_BLAS_THREADS_ENV = "GRU_LAB_BIG_BLAS_THREADS"
+BIG_PRODUCT_FLOPS = 16e6  # products at least this large use the big-product thread count
+
+_libs: list = []  # threadpoolctl LibControllers for BLAS, or empty when they cannot be controlled
+_small = 1
+_big = 1
 
 
-def limit_blas_threads(default: int = 1) -> int | None:
-    """Limit BLAS thread pools to ``GRU_LAB_BLAS_THREADS`` (default 1); return the limit, or None if the
-    pools could not be controlled (threadpoolctl missing)."""
+def _env_int(name: str, default: int) -> int:
     try:
-        n = int(os.environ.get(BLAS_THREADS_ENV, default))
+        return max(1, int(os.environ.get(name, default)))
     except ValueError:
-        n = default
-    n = max(1, n)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(n))  # for child processes started later
+        return default
+
+
+def limit_blas_threads() -> int | None:
+    """Set BLAS to ``GRU_LAB_BLAS_THREADS`` threads (default 1); return it, or None if the pools could not
+    be controlled (threadpoolctl missing: the environment variable still acts if NumPy is not loaded yet)."""
+    global _libs, _small, _big
+    _small = _env_int(BLAS_THREADS_ENV, 1)
+    _big = _env_int(BIG_BLAS_THREADS_ENV, os.cpu_count() or 1)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(_small))  # for child processes started later
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # the environment variables above still act if NumPy is not loaded yet
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        _libs = []
         return None
-    threadpool_limits(n, user_api="blas")
-    return n
+    _libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    for lib in _libs:
+        lib.set_num_threads(_small)
+    return _small
+
+
+@contextmanager
+def big_products(flops: float):
+    """Within this block, use the big-product thread count if the product is large enough."""
+    if not _libs or _big == _small or flops < BIG_PRODUCT_FLOPS:
+        yield
+        return
+    for lib in _libs:
+        lib.set_num_threads(_big)
+    try:
+        yield
+    finally:
+        for lib in _libs:
+            lib.set_num_threads(_small)

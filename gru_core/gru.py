@@ -46,6 +46,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._blas import big_products
 from .params import ParamDict
 
 VARIANTS = ("pytorch", "classic")
@@ -563,27 +564,29 @@ class GRURegressor:
         d_in = dT[H:].reshape(H3, TB)  # ∂L/∂(input pre-activations) r, z, n   # (3H, T·B)
         np.copyto(buf.inT, self._layer_input(ws, k).transpose(1, 0, 2))
         np.copyto(buf.hsT, buf.hs[:-1].transpose(1, 0, 2))
+        if self.variant == "classic":
+            np.copyto(buf.rhT, buf.rh.transpose(1, 0, 2))
         inT = buf.inT.reshape(-1, TB)  # (D+1, T·B)
         hsT = buf.hsT.reshape(H + 1, TB)  # (H+1, T·B)
-        dW_i = d_in @ inT.T  # (3H, D+1): weights and the bias column
-        grads[f"gru.weight_ih_l{k}"][...] = dW_i[:, :-1]
-        grads[f"gru.bias_ih_l{k}"][...] = dW_i[:, -1]
-        dW_hh, db_hh = grads[f"gru.weight_hh_l{k}"], grads[f"gru.bias_hh_l{k}"]
-        dW_rz = dT[H:H3].reshape(H2, TB) @ hsT.T  # (2H, H+1)
-        dW_hh[:H2] = dW_rz[:, :H]
-        db_hh[:H2] = dW_rz[:, H]
-        if self.variant == "pytorch":
-            dW_n = dT[:H].reshape(H, TB) @ hsT.T  # (H, H+1)
-            dW_hh[H2:] = dW_n[:, :H]
-            db_hh[H2:] = dW_n[:, H]
-        else:
-            np.copyto(buf.rhT, buf.rh.transpose(1, 0, 2))
-            dW_hh[H2:] = dT[H3:].reshape(H, TB) @ buf.rhT.reshape(H, TB).T
-            db_hh[H2:] = dW_i[H2:, -1]
-        if k > 0:  # ∂L/∂(layer input) becomes the layer below's ∂L/∂h_t
-            below = ws.layers[k - 1]
-            d_x = W_ih.T @ d_in  # (H, T·B)
-            np.copyto(below.dH, d_x.reshape(H, T, -1).transpose(1, 0, 2))
+        with big_products(2.0 * H3 * (H + 1) * TB):  # the large products may use every core
+            dW_i = d_in @ inT.T  # (3H, D+1): weights and the bias column
+            grads[f"gru.weight_ih_l{k}"][...] = dW_i[:, :-1]
+            grads[f"gru.bias_ih_l{k}"][...] = dW_i[:, -1]
+            dW_hh, db_hh = grads[f"gru.weight_hh_l{k}"], grads[f"gru.bias_hh_l{k}"]
+            dW_rz = dT[H:H3].reshape(H2, TB) @ hsT.T  # (2H, H+1)
+            dW_hh[:H2] = dW_rz[:, :H]
+            db_hh[:H2] = dW_rz[:, H]
+            if self.variant == "pytorch":
+                dW_n = dT[:H].reshape(H, TB) @ hsT.T  # (H, H+1)
+                dW_hh[H2:] = dW_n[:, :H]
+                db_hh[H2:] = dW_n[:, H]
+            else:
+                dW_hh[H2:] = dT[H3:].reshape(H, TB) @ buf.rhT.reshape(H, TB).T
+                db_hh[H2:] = dW_i[H2:, -1]
+            if k > 0:  # ∂L/∂(layer input) becomes the layer below's ∂L/∂h_t
+                below = ws.layers[k - 1]
+                d_x = W_ih.T @ d_in  # (H, T·B)
+                np.copyto(below.dH, d_x.reshape(H, T, -1).transpose(1, 0, 2))
 
     @staticmethod
     def _backward_loop_pytorch(buf: _LayerBuffers, W_hhT: np.ndarray, T: int) -> None:

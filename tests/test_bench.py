@@ -1,0 +1,19 @@
+"""The benchmark keeps running (a smoke test: it prints ratios; timing targets are judged by a person)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from conftest import ROOT, import_torch
+
+
+def test_gru_benchmark_quick_mode_prints_ratios():
+    import_torch()
+    proc = subprocess.run([sys.executable, "bench/bench_gru.py", "--quick"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    m = re.search(r"geometric mean ratio ours/torch: ([0-9.]+)", proc.stdout)
+    assert m and float(m.group(1)) > 0, proc.stdout
+    assert re.search(r"^float64\s+32\s+30\s+16\s", proc.stdout, re.M), proc.stdout
