@@ -23,7 +23,7 @@ from .train import Event, Race
 class Snapshot:
     """A consistent copy of a live race's state, safe to read while training goes on."""
 
-    status: str  # idle | running | finished | stopped | error
+    status: str  # idle | running | paused | finished | stopped | error
     version: int  # increases with every event; redraw only when it changed
     epoch: int
     total_epochs: int
@@ -34,6 +34,8 @@ class Snapshot:
     gates: dict[str, list[dict]] | None = None  # name -> per layer {z, r, n, h}: (T, H) arrays
     result: dict | None = None  # Race.result() once the race has ended
     error: str | None = None
+    interventions: list[dict] = field(default_factory=list)  # learning rates changed mid-race
+    pauses: list[dict] = field(default_factory=list)  # where training halted ({"step", "epoch", "changed"})
 
 
 class LiveRace:
@@ -49,6 +51,8 @@ class LiveRace:
         self._t_end = None
         self._last: Event | None = None
         self._gates: dict | None = None
+        self._interventions: list[dict] = []
+        self._pauses: list[dict] = []
         self._history: dict[str, list[dict]] = {name: [] for name in race.runs}
         self._result: dict | None = None
         self._error: str | None = None
@@ -64,6 +68,22 @@ class LiveRace:
     def stop(self) -> None:
         """Ask the worker to end after the current mini-batch; everything trained so far is kept."""
         self.race.stop()
+
+    # classroom control, passed to the race (each acts after the current mini-batch)
+    def pause(self) -> None:
+        self.race.pause()
+
+    def resume(self) -> None:
+        self.race.resume()
+
+    def step_batches(self, k: int = 1) -> None:
+        self.race.step_batches(k)
+
+    def step_epoch(self) -> None:
+        self.race.step_epoch()
+
+    def set_lr(self, name: str, value: float) -> None:
+        self.race.set_lr(name, value)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the worker; True if it has ended."""
@@ -83,6 +103,8 @@ class LiveRace:
                     self._last = event
                     if event.gates is not None:
                         self._gates = event.gates
+                    self._interventions = [dict(iv) for iv in self.race.interventions]
+                    self._pauses = [dict(p) for p in self.race.pauses]
                     if event.kind == "epoch":
                         for name, run in self.race.runs.items():
                             hist = self._history[name]
@@ -107,8 +129,11 @@ class LiveRace:
         with self._lock:
             ev = self._last
             end = self._t_end if self._t_end is not None else time.perf_counter()
+            status = self._status
+            if status == "running" and self.race.paused and ev is not None and ev.kind == "paused":
+                status = "paused"
             return Snapshot(
-                status=self._status,
+                status=status,
                 version=self._version,
                 epoch=ev.epoch if ev else 0,
                 total_epochs=self.race.train_config.epochs,
@@ -119,4 +144,6 @@ class LiveRace:
                 gates=self._gates,
                 result=self._result,
                 error=self._error,
+                interventions=list(self._interventions),
+                pauses=[dict(p) for p in self._pauses],
             )

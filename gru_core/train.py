@@ -17,6 +17,7 @@ and drops out, while the others carry on.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -134,7 +135,7 @@ class RunState:
 @dataclass
 class Event:
     """What a listener receives: after every epoch (kind="epoch"), every ``log_every`` steps
-    (kind="step"), and once at the end (kind="end")."""
+    (kind="step"), when training halts for a pause (kind="paused"), and once at the end (kind="end")."""
 
     kind: str
     epoch: int  # epochs completed (for "step": the epoch in progress, 1-based)
@@ -148,7 +149,7 @@ class Race:
     """Train several optimizers in lockstep.  See the module docstring."""
 
     def __init__(self, prepared, model_config: GRUConfig, contestants: list[Contestant],
-                 train_config: TrainConfig | None = None):  # fmt: skip
+                 train_config: TrainConfig | None = None, interventions: list[dict] | None = None):  # fmt: skip
         if not contestants:
             raise ValueError("contestants: give at least one optimizer")
         self.prepared = prepared
@@ -189,12 +190,115 @@ class Race:
         self.epoch = 0
         self.step = 0
         self._stop = False
+        # classroom control: pause / resume / step, and interventions (a learning rate changed mid-race)
+        self._cond = threading.Condition()
+        self._paused = False
+        self._budget: int | None = None  # mini-batches left before pausing again (step mode)
+        self._pause_at_epoch_end = False
+        self._pending: list[tuple[str, str, float]] = []  # changes asked for, applied before the next step
+        self.pauses: list[dict] = []  # {"step", "epoch", "changed"}: where training halted
+        self.interventions: list[dict] = []  # applied: {"step", "optimizer", "field", "old", "new"}
+        self._scheduled = sorted((self._check_intervention(iv) for iv in interventions or []),
+                                 key=lambda iv: iv["step"])  # fmt: skip
 
     # ---- control ---------------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Ask the race to end after the current mini-batch (thread-safe enough: a flag)."""
-        self._stop = True
+        """Ask the race to end after the current mini-batch (also ends a pause)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Halt after the current mini-batch; nothing changes until :meth:`resume` or :meth:`step_batches`."""
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        """Continue exactly where training halted (same numbers as if it had never paused)."""
+        with self._cond:
+            self._paused = False
+            self._budget = None
+            self._pause_at_epoch_end = False
+            self._cond.notify_all()
+
+    def step_batches(self, k: int = 1) -> None:
+        """Train ``k`` more mini-batches, then pause."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        with self._cond:
+            self._budget = int(k)
+            self._paused = False
+            self._cond.notify_all()
+
+    def step_epoch(self) -> None:
+        """Train to the end of the current epoch (a whole one if at a boundary), then pause."""
+        with self._cond:
+            self._budget = None
+            self._pause_at_epoch_end = True
+            self._paused = False
+            self._cond.notify_all()
+
+    def set_lr(self, name: str, value: float) -> None:
+        """Change a contestant's learning rate from the next step on (recorded in ``interventions``)."""
+        if name not in self.runs:
+            raise ValueError(f"unknown contestant {name!r}; known: {list(self.runs)}")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"lr must be a number, got {value!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"lr must be a positive finite number, got {value!r}")
+        with self._cond:
+            self._pending.append((name, "lr", value))
+            if self._paused and self.pauses:
+                self.pauses[-1]["changed"] = True
+
+    def _check_intervention(self, iv: dict) -> dict:
+        try:
+            out = {"step": int(iv["step"]), "optimizer": str(iv["optimizer"]), "field": str(iv["field"]),
+                   "old": float(iv.get("old", float("nan"))), "new": float(iv["new"])}  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"intervention must have step, optimizer, field and new, got {iv!r}") from None
+        if out["optimizer"] not in self.runs:
+            raise ValueError(f"intervention names unknown optimizer {out['optimizer']!r}; known: {list(self.runs)}")
+        if out["field"] != "lr":
+            raise ValueError(f"only the learning rate ('lr') can be changed mid-race, got {out['field']!r}")
+        if out["step"] < 1 or not (math.isfinite(out["new"]) and out["new"] > 0):
+            raise ValueError(f"intervention needs step >= 1 and a positive lr, got {iv!r}")
+        return out
+
+    def _apply_interventions(self) -> None:
+        """Before step ``self.step + 1``: apply replayed changes due now, then the ones asked for live."""
+        nxt = self.step + 1
+        due = []
+        while self._scheduled and self._scheduled[0]["step"] <= nxt:
+            iv = self._scheduled.pop(0)
+            due.append((iv["optimizer"], iv["field"], iv["new"]))
+        with self._cond:
+            due += self._pending
+            self._pending = []
+        for name, fld, new in due:
+            old = self._base_lr[name]
+            self._base_lr[name] = new
+            self.interventions.append({"step": nxt, "optimizer": name, "field": fld, "old": old, "new": new})
+
+    def _wait_while_paused(self) -> None:
+        with self._cond:
+            while self._paused and not self._stop:
+                self._cond.wait()
+
+    def _after_batch(self) -> None:
+        with self._cond:
+            if self._budget is not None:
+                self._budget -= 1
+                if self._budget <= 0:
+                    self._budget = None
+                    self._paused = True
 
     # ---- the loop --------------------------------------------------------------------------------
 
@@ -268,8 +372,13 @@ class Race:
             acc = {name: [0.0, 0.0, 0] for name in self.runs}  # loss sum, grad-norm sum, steps
             last_update = {name: (0.0, 0.0) for name in self.runs}
             for start in range(0, N, cfg.batch_size):
+                if self._paused and not self._stop:
+                    self.pauses.append({"step": self.step, "epoch": self.epoch, "changed": False})
+                    yield self._event("paused", gates=True)  # let the listener draw the halted state
+                    self._wait_while_paused()
                 if self._stop:
                     break
+                self._apply_interventions()
                 idx = order[start : start + cfg.batch_size]
                 Xb, yb = self._X_train[idx], self._y_train[idx]  # the same batch for every contestant
                 self.step += 1
@@ -305,6 +414,7 @@ class Race:
                             a[1] += gnorm
                             a[2] += 1
                     run.seconds += time.perf_counter() - t0
+                self._after_batch()
                 if cfg.log_every and self.step % cfg.log_every == 0:
                     ev = self._event("step", gates=False)
                     for name, a in acc.items():
@@ -343,6 +453,10 @@ class Race:
                 run.seconds += time.perf_counter() - t0
                 run.history[-1].seconds = run.seconds
             yield self._event("epoch", gates=True)
+            if self._pause_at_epoch_end:
+                with self._cond:
+                    self._pause_at_epoch_end = False
+                    self._paused = True
         for run in self.runs.values():
             if run.active:
                 run.status = "stopped" if self._stop or self.epoch < cfg.epochs else "finished"
@@ -402,6 +516,8 @@ class Race:
             "train": asdict(self.train_config),
             "epochs_run": self.epoch,
             "steps": self.step,
+            "interventions": [dict(iv) for iv in self.interventions],
+            "pauses": [dict(p) for p in self.pauses],
             "runs": runs,
             "baselines": baseline_metrics(p),
         }

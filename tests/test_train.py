@@ -218,3 +218,99 @@ def test_live_race_reports_errors_instead_of_dying_silently(prepared):
     assert live.join(10)
     snap = live.snapshot()
     assert snap.status == "error" and "boom" in snap.error
+
+
+# ---- classroom control: pause, resume, step, learning-rate interventions ------------------------------
+
+
+def _numbers(result):
+    return histories(result), [r["test"] for r in result["runs"]]
+
+
+def test_pause_and_resume_give_the_same_numbers_as_an_uninterrupted_run(prepared):
+    reference = small_race(prepared, epochs=5).train()
+    race = small_race(prepared, epochs=5)
+    gen = race.run()
+    paused_events = 0
+    for ev in gen:
+        if ev.kind == "epoch" and ev.epoch == 1:
+            race.pause()
+        if ev.kind == "paused":
+            paused_events += 1
+            assert race.paused
+            if paused_events == 1:
+                race.step_batches(3)  # three more mini-batches, then halt again
+            elif paused_events == 2:
+                assert race.step == race.pauses[0]["step"] + 3
+                race.step_epoch()  # to the end of the epoch, then halt
+            else:
+                race.resume()
+    assert paused_events == 3
+    assert [p["changed"] for p in race.pauses] == [False, False, False]
+    assert _numbers(race.result()) == _numbers(reference)
+
+
+def test_learning_rate_change_applies_from_the_next_step_and_replays_exactly(prepared):
+    race = small_race(prepared, epochs=4)
+    for ev in race.run():
+        if ev.kind == "epoch" and ev.epoch == 1:
+            race.pause()
+        if ev.kind == "paused":
+            race.set_lr("Adam", 0.05)
+            race.resume()
+    live = race.result()
+    (iv,) = live["interventions"]
+    assert iv["optimizer"] == "Adam" and iv["field"] == "lr" and iv["old"] == 0.01 and iv["new"] == 0.05
+    assert iv["step"] == race.pauses[0]["step"] + 1
+    assert race.pauses[0]["changed"] is True
+    adam = next(r for r in live["runs"] if r["name"] == "Adam")
+    assert [h["lr"] for h in adam["history"]] == [0.01, 0.05, 0.05, 0.05]
+    # replaying the recorded intervention, without pausing, gives the same numbers bit for bit
+    replay = Race(race.prepared, race.model_config, [r.contestant for r in race.runs.values()], race.train_config,
+                  interventions=live["interventions"]).train()  # fmt: skip
+    assert _numbers(replay) == _numbers(live)
+    # and it differs from the run without the change
+    assert _numbers(small_race(prepared, epochs=4).train()) != _numbers(live)
+
+
+def test_bad_interventions_are_refused(prepared):
+    race = small_race(prepared)
+    with pytest.raises(ValueError, match="unknown contestant"):
+        race.set_lr("Lion", 0.1)
+    with pytest.raises(ValueError, match="positive"):
+        race.set_lr("Adam", -1)
+    with pytest.raises(ValueError, match="only the learning rate"):
+        Race(prepared, GRUConfig(hidden_size=4), [Contestant("adam")], TrainConfig(),
+             interventions=[{"step": 1, "optimizer": "Adam", "field": "eps", "new": 1}])
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        race.step_batches(0)
+
+
+def test_live_race_pauses_and_resumes(prepared):
+    live = LiveRace(small_race(prepared, epochs=300))
+    live.start()
+    for _ in range(400):
+        if live.snapshot().epoch >= 1:
+            break
+        live.join(0.02)
+    live.pause()
+    for _ in range(400):
+        if live.snapshot().status == "paused":
+            break
+        live.join(0.02)
+    snap = live.snapshot()
+    assert snap.status == "paused"
+    live.join(0.3)
+    assert live.snapshot().step == snap.step  # nothing moves while paused
+    live.set_lr("RMSprop", 0.002)
+    live.resume()
+    for _ in range(400):
+        if live.snapshot().step > snap.step:
+            break
+        live.join(0.02)
+    assert live.snapshot().step > snap.step
+    live.stop()
+    assert live.join(10)
+    final = live.snapshot()
+    assert final.interventions and final.interventions[0]["new"] == 0.002
+    assert final.pauses[0]["changed"] is True
