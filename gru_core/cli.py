@@ -15,12 +15,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from .data import DataError, load_csv, prepare
+from .checkpoint import CheckpointError, load_model, save_model
+from .data import DataError, future_index, load_csv, prepare, scaler_from_dict
 from .datasets import DATASETS, list_datasets, load_dataset
 from .gru import GRUConfig
 from .optim import OPTIMIZERS
-from .train import Contestant, Race, TrainConfig
+from .train import Contestant, Race, TrainConfig, recursive_forecast
 
 
 def to_jsonable(obj):
@@ -175,6 +177,46 @@ def cmd_compare(args) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(to_jsonable(result), indent=1))
         print(f"wrote {args.json}")
+    if args.save_model:
+        for name, run in race.runs.items():
+            if run.status == "diverged":
+                print(f"not saving {name}: it diverged")
+                continue
+            suffix = "_keras" if run.contestant.flavor == "keras" else ""
+            path = f"{args.save_model}_{run.contestant.optimizer}{suffix}.npz"
+            test = next(r["test"] for r in result["runs"] if r["name"] == name)
+            save_model(path, run.model, optimizer=run.opt, data_config=result["data"], scaler=prepared.scaler,
+                       extra={"optimizer_name": name, "test": test})  # fmt: skip
+            print(f"saved {name} to {path}")
+    return 0
+
+
+def cmd_forecast(args) -> int:
+    try:
+        ck = load_model(args.model)
+        lookback = int(ck.data_config.get("lookback", 0))
+        if lookback < 1 or ck.scaler is None:
+            raise CheckpointError("the model file has no lookback or scaler in its data configuration")
+        series = load_series(args.data, args.column, args.date_column)
+        if len(series) < lookback:
+            raise DataError(f"the series has {len(series)} values; the model needs the last {lookback}")
+        scaler = scaler_from_dict(ck.scaler)
+        values = recursive_forecast(ck.model, scaler, series.to_numpy()[-lookback:], args.steps)
+        index = future_index(series.index, args.steps)
+    except (CheckpointError, DataError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    units = series.attrs.get("units", "")
+    labels = [d.strftime("%Y-%m-%d") if hasattr(d, "strftime") else str(d) for d in index]
+    head = "date" if isinstance(index, pd.DatetimeIndex) else "position"
+    print(f"{head:12} forecast{' (' + units + ')' if units else ''}")
+    for lab, v in zip(labels, values):
+        print(f"{lab:12} {v:.6g}")
+    if args.json:
+        out = {"model": args.model, "data": args.data, "units": units, "lookback": lookback,
+               "forecast": [{"date": lab, "value": float(v)} for lab, v in zip(labels, values)]}  # fmt: skip
+        Path(args.json).write_text(json.dumps(to_jsonable(out), indent=1))
+        print(f"wrote {args.json}")
     return 0
 
 
@@ -220,7 +262,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--json", default=None, help="write config, histories and metrics to this file")
     c.add_argument("--progress", action="store_true", help="show the progress bar even when not a terminal")
+    c.add_argument("--save-model", default=None, metavar="PREFIX",
+                   help="save each trained model (weights, optimizer state, scaler) as PREFIX_<optimizer>.npz")
     c.set_defaults(func=cmd_compare)
+    f = sub.add_parser("forecast", help="recursive forecast past the end of a series with a saved model")
+    f.add_argument("--model", required=True, help="a .npz file written by compare --save-model or the page")
+    f.add_argument("--data", required=True, help="dataset name or CSV path (its last lookback values are used)")
+    f.add_argument("--column", default=None)
+    f.add_argument("--date-column", default=None)
+    f.add_argument("--steps", type=int, default=30, help="how many values to forecast")
+    f.add_argument("--json", default=None, help="also write the forecast to this file")
+    f.set_defaults(func=cmd_forecast)
     d = sub.add_parser("datasets", help="list the dataset registry")
     d.set_defaults(func=cmd_datasets)
     return ap

@@ -1241,3 +1241,27 @@ def prepare(
         scaler_fit_range=fit_range,
         notes=notes,
     )
+
+
+def future_index(index: pd.Index, steps: int) -> pd.Index:
+    """The ``steps`` positions after the end of ``index``: dates at the series' own frequency for a
+    DatetimeIndex (business days when the series skips weekends, otherwise the inferred frequency or the
+    median spacing), integer positions otherwise."""
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise DataError(f"steps must be a positive integer, got {steps!r}")
+    if isinstance(index, pd.DatetimeIndex) and len(index) >= 3:
+        tail = index[-min(len(index), 200) :]
+        with warnings.catch_warnings():  # pandas 3 announces an offset instead of a string: both work below
+            warnings.simplefilter("ignore")
+            freq = pd.infer_freq(tail)
+        if freq is None:
+            gaps = np.diff(tail.values.astype("datetime64[ns]").astype(np.int64))  # ns, whatever the unit
+            day = 86_400 * 10**9
+            if np.median(gaps) == day and not (tail.dayofweek >= 5).any():
+                freq = pd.offsets.BDay()
+            else:
+                freq = pd.Timedelta(int(np.median(gaps)), unit="ns")
+        start = index[-1]
+        return pd.date_range(start, periods=steps + 1, freq=freq)[1:]
+    n = len(index)
+    return pd.RangeIndex(n, n + steps)

@@ -1,0 +1,229 @@
+"""Save and reload a trained model as one ``.npz`` file, never unpickling anything.
+
+One file holds everything needed to continue training or to forecast: the parameters (PyTorch names),
+the optimizer's state, the model configuration, the data configuration (lookback, horizon, scaler, …),
+the fitted scaler and a format version.  Text parts are JSON stored as NumPy unicode scalars, so the file
+loads with ``np.load(..., allow_pickle=False)``: a file carrying a pickle, missing keys, wrong shapes or
+dtypes, a newer format version or truncated bytes raises :class:`CheckpointError` saying what is wrong.
+
+Layout (keys of the archive)::
+
+    format_version            int64 scalar
+    meta                      JSON: {"model_config", "data_config", "scaler", "optimizer", "extra"}
+    param/<name>              every model parameter, e.g. param/gru.weight_ih_l0
+    opt/<param name>/<key>    the optimizer's per-parameter arrays, e.g. opt/head.bias/exp_avg
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .gru import GRUConfig, GRURegressor, param_shapes
+from .optim import OPTIMIZERS
+
+FORMAT_VERSION = 1
+MAX_BYTES = 200 * 1024 * 1024  # a model of the sizes the page allows is a few MB
+
+
+class CheckpointError(ValueError):
+    """A model file that cannot be loaded; the message says why."""
+
+
+@dataclass
+class Checkpoint:
+    model: GRURegressor
+    optimizer: Any | None  # an optimizer with its state restored, or None if none was saved
+    data_config: dict
+    scaler: dict | None  # the scaler's to_dict(); see gru_core.data.scaler_from_dict
+    extra: dict
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, tuple):
+        return list(o)
+    raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
+
+
+def save_model(target, model: GRURegressor, optimizer=None, data_config: dict | None = None, scaler=None,
+               extra: dict | None = None) -> None:  # fmt: skip
+    """Write ``model`` (and optionally its optimizer, data config, fitted scaler) to a path or a binary file."""
+    arrays: dict[str, np.ndarray] = {"format_version": np.asarray(FORMAT_VERSION, dtype=np.int64)}
+    opt_meta = None
+    if optimizer is not None:
+        sd = optimizer.state_dict()
+        scalars = {}
+        for pname, st in sd["state"].items():
+            for k, v in st.items():
+                if isinstance(v, np.ndarray):
+                    arrays[f"opt/{pname}/{k}"] = np.ascontiguousarray(v)
+                else:
+                    scalars.setdefault(pname, {})[k] = v
+        opt_meta = {
+            "optimizer": sd["optimizer"],
+            "flavor": sd["flavor"],
+            "steps": sd["steps"],
+            "hyperparams": sd["hyperparams"],
+            "shapes": {k: list(v) for k, v in sd["shapes"].items()},
+            "scalars": scalars,
+        }
+    meta = {
+        "model_config": asdict(model.config),
+        "data_config": data_config or {},
+        "scaler": scaler.to_dict() if hasattr(scaler, "to_dict") else scaler,
+        "optimizer": opt_meta,
+        "extra": extra or {},
+    }
+    arrays["meta"] = np.asarray(json.dumps(meta, default=_json_default))
+    for name, p in model.params.items():
+        arrays[f"param/{name}"] = np.ascontiguousarray(p)
+    if isinstance(target, (str, Path)):
+        with open(target, "wb") as fh:
+            np.savez(fh, **arrays)
+    else:
+        np.savez(target, **arrays)
+
+
+def save_model_bytes(model: GRURegressor, **kwargs) -> bytes:
+    buf = io.BytesIO()
+    save_model(buf, model, **kwargs)
+    return buf.getvalue()
+
+
+def _open(source):
+    """np.load without pickles; every way a file can be unreadable becomes a CheckpointError."""
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise CheckpointError(f"no model file at {str(path)!r}")
+        if path.stat().st_size > MAX_BYTES:
+            raise CheckpointError(f"the model file is larger than {MAX_BYTES // 2**20} MB; refusing to read it")
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    else:
+        source.seek(0)
+        magic = source.read(6)
+        source.seek(0)
+    if magic.startswith(b"\x93NUMPY"):
+        raise CheckpointError("this is a single .npy array, not an .npz model file")
+    if not magic.startswith(b"PK"):
+        raise CheckpointError("not a readable .npz model file: it is not a zip archive (wrong file type?)")
+    try:
+        data = np.load(source, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise CheckpointError(f"not a readable .npz model file (truncated or not a zip archive): {exc}") from None
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise CheckpointError("the file contains pickled Python objects, which are never loaded here") from None
+        raise CheckpointError(f"this is not a readable .npz model file: {exc}") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise CheckpointError("not a readable .npz model file")
+    return data
+
+
+def _get(data, key: str) -> np.ndarray:
+    if key not in data.files:
+        raise CheckpointError(f"the model file has no {key!r} entry (missing key)")
+    try:
+        return data[key]
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise CheckpointError(f"entry {key!r} holds pickled Python objects, which are never loaded here") from None
+        raise CheckpointError(f"entry {key!r} cannot be read: {exc}") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise CheckpointError(f"entry {key!r} is truncated or corrupt: {exc}") from None
+
+
+def load_model(source) -> Checkpoint:
+    """Read a model file written by :func:`save_model` (a path, bytes or a binary file object)."""
+    with _open(source) as data:
+        version = _get(data, "format_version")
+        if version.shape != () or not np.issubdtype(version.dtype, np.integer):
+            raise CheckpointError("format_version must be an integer scalar")
+        version = int(version)
+        if version > FORMAT_VERSION:
+            raise CheckpointError(
+                f"the file has format version {version}, newer than this program's {FORMAT_VERSION}: "
+                "update GRU Optimizer Lab to read it"
+            )
+        if version < 1:
+            raise CheckpointError(f"unknown format version {version}")
+        raw_meta = _get(data, "meta")
+        if raw_meta.dtype.kind != "U" or raw_meta.shape != ():
+            raise CheckpointError("the 'meta' entry must be a JSON text scalar")
+        try:
+            meta = json.loads(str(raw_meta))
+        except json.JSONDecodeError as exc:
+            raise CheckpointError(f"the 'meta' entry is not valid JSON: {exc}") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("model_config"), dict):
+            raise CheckpointError("the 'meta' entry has no model_config")
+        known = {f.name for f in fields(GRUConfig)}
+        cfg_dict = meta["model_config"]
+        unknown = set(cfg_dict) - known
+        if unknown:
+            raise CheckpointError(f"model_config has unknown field(s) {sorted(unknown)}")
+        try:
+            config = GRUConfig(**cfg_dict)
+            model = GRURegressor.from_config(config)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"model_config is invalid: {exc}") from None
+        shapes = param_shapes(config.input_size, config.hidden_size, config.output_size, config.num_layers)
+        for name, shape in shapes.items():
+            arr = _get(data, f"param/{name}")
+            if arr.shape != tuple(shape):
+                raise CheckpointError(f"parameter {name} has shape {arr.shape}, expected {tuple(shape)}")
+            if arr.dtype != model.dtype:
+                raise CheckpointError(f"parameter {name} has dtype {arr.dtype}, expected {model.dtype}")
+            if not np.all(np.isfinite(arr)):
+                raise CheckpointError(f"parameter {name} contains NaN or inf")
+            model.params[name] = arr
+        extra_params = [k for k in data.files if k.startswith("param/") and k[6:] not in shapes]
+        if extra_params:
+            raise CheckpointError(f"unexpected parameter(s) for this configuration: {extra_params}")
+        optimizer = _load_optimizer(data, meta.get("optimizer"), shapes, model.dtype)
+    return Checkpoint(model, optimizer, meta.get("data_config") or {}, meta.get("scaler"), meta.get("extra") or {})
+
+
+def _load_optimizer(data, opt_meta, shapes, dtype):
+    if opt_meta is None:
+        return None
+    if not isinstance(opt_meta, dict):
+        raise CheckpointError("the optimizer entry of 'meta' is malformed")
+    cls_name = opt_meta.get("optimizer")
+    spec = next((s for s in OPTIMIZERS.values() if s.cls.__name__ == cls_name), None)
+    if spec is None:
+        raise CheckpointError(f"unknown optimizer {cls_name!r} in the model file")
+    try:
+        opt = spec.cls(flavor=opt_meta.get("flavor", "pytorch"))
+        state: dict[str, dict] = {}
+        for pname in opt_meta.get("shapes", {}):
+            if pname not in shapes:
+                raise CheckpointError(f"optimizer state names unknown parameter {pname!r}")
+            st = dict(opt_meta.get("scalars", {}).get(pname, {}))
+            prefix = f"opt/{pname}/"
+            for key in data.files:
+                if key.startswith(prefix):
+                    arr = data[key]
+                    if arr.shape != tuple(shapes[pname]) or arr.dtype != dtype:
+                        raise CheckpointError(f"optimizer state {key} has shape {arr.shape} / dtype {arr.dtype}, "
+                                              f"expected {tuple(shapes[pname])} / {dtype}")  # fmt: skip
+                    st[key[len(prefix) :]] = arr
+            state[pname] = st
+        opt.load_state_dict({"optimizer": cls_name, "flavor": opt_meta.get("flavor", "pytorch"),
+                             "steps": int(opt_meta.get("steps", 0)), "hyperparams": opt_meta["hyperparams"],
+                             "shapes": opt_meta.get("shapes", {}), "state": state})  # fmt: skip
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"the optimizer state cannot be restored: {exc}") from None
+    return opt
