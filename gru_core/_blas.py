@@ -8,8 +8,10 @@ times slower: measured here, a 3-epoch tin-price run took 11.3 s with OpenBLAS's
 
 The weight gradients, though, are a handful of large products over all T·B columns after the backward
 loop (at H = 128, B = 64, T = 30: 127 MFLOP in one product), where a second thread halves the time
-(4.5 ms → 2.2 ms measured here) and a busy core costs little.  :func:`big_products` raises the limit
-for those only.
+(4.5 ms → 2.2 ms measured here) on an idle machine.  On a busy one it hurts even there (a training step
+at H = 64 took 28 ms with two threads for those products against 9 ms with one, load average 5 on
+2 cores), so :func:`big_products` raises the limit for them only while the load average says a core
+is idle.
 
 Environment: ``GRU_LAB_BLAS_THREADS`` (small products, default 1) and ``GRU_LAB_BIG_BLAS_THREADS``
 (large products, default: the number of cores; set it to 1 in a process pool that already uses every core).
@@ -54,10 +56,18 @@ def limit_blas_threads() -> int | None:
     return _small
 
 
+def _busy() -> bool:
+    """True when the 1-minute load average leaves no core idle for extra BLAS threads."""
+    try:
+        return os.getloadavg()[0] > _big - 0.5
+    except OSError:  # not available on this platform: assume busy, stay single-threaded
+        return True
+
+
 @contextmanager
 def big_products(flops: float):
     """Within this block, use the big-product thread count if the product is large enough."""
-    if not _libs or _big == _small or flops < BIG_PRODUCT_FLOPS:
+    if not _libs or _big == _small or flops < BIG_PRODUCT_FLOPS or _busy():
         yield
         return
     for lib in _libs:
