@@ -10,6 +10,7 @@ BLAS_THREADS = limit_blas_threads()
 
 from .gru import GRUConfig, GRURegressor, clip_grad_norm, grad_norm  # noqa: E402
 from .params import ParamDict  # noqa: E402
+from .rnn import RNNRegressor  # noqa: E402
 
-__all__ = ["GRUConfig", "GRURegressor", "ParamDict", "clip_grad_norm", "grad_norm"]
+__all__ = ["GRUConfig", "GRURegressor", "ParamDict", "RNNRegressor", "clip_grad_norm", "grad_norm"]
 __version__ = "0.1.0"
