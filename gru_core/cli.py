@@ -273,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--steps", type=int, default=30, help="how many values to forecast")
     f.add_argument("--json", default=None, help="also write the forecast to this file")
     f.set_defaults(func=cmd_forecast)
+    from .sweep_cli import add_sweep_parser
+
+    add_sweep_parser(sub)
     d = sub.add_parser("datasets", help="list the dataset registry")
     d.set_defaults(func=cmd_datasets)
     return ap
