@@ -1,7 +1,22 @@
-"""GRU Optimizer Lab: the Streamlit entry point (placeholder until the dashboard lands)."""
+"""GRU Optimizer Lab: the Streamlit entry point (``streamlit run app.py``).
+
+The frame only: page config, this browser session's state (initialised from the URL's query parameters
+on its first run), and the navigation.  Each page lives in ``pages/``; to add one, append an
+``st.Page`` to PAGES.
+"""
 
 import streamlit as st
 
-st.set_page_config(page_title="GRU Optimizer Lab", layout="wide")
-st.title("GRU Optimizer Lab")
-st.write("The engine is here (`gru_core`); the live optimizer race is coming next.")
+from gru_ui import widgets
+
+st.set_page_config(
+    page_title="GRU Optimizer Lab", page_icon="🏁", layout="wide", initial_sidebar_state="expanded"
+)
+widgets.init_session()
+
+PAGES = [
+    st.Page("pages/race.py", title="Optimizer race", icon="🏁", default=True),
+]
+
+pg = st.navigation(PAGES, position="top" if len(PAGES) > 1 else "hidden")
+pg.run()

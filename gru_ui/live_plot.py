@@ -1,0 +1,70 @@
+"""A Plotly chart that updates in place, for the live views.
+
+Why not ``st.plotly_chart``?  In Streamlit 1.67 its element id is a hash of the figure's JSON, even with a
+``key``, and the browser uses that id as the React key: every data update unmounts the chart and plots a
+new one from scratch (``Plotly.newPlot``).  At two updates a second that flickers, and on a slow client
+(a projector laptop also running the server) a chart can stay blank because every redraw is cancelled by
+the next one.  (Upstream: streamlit/streamlit#8782, fix proposed in #16052.)
+
+This small ``st.components.v2`` component keeps one DOM node per ``key`` and calls ``Plotly.react`` on
+it with each new figure: the same figure JSON, the same config (PNG button included), redrawn in place.
+It uses the plotly.js that Streamlit's own frontend loads (``window.Plotly``) — every page that shows a
+live chart also shows an ordinary ``st.plotly_chart``, which loads it — so nothing is downloaded.
+
+Set the environment variable ``GRU_LAB_LIVE_CHARTS=plotly_chart`` to fall back to ``st.plotly_chart``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+MODE = os.environ.get("GRU_LAB_LIVE_CHARTS", "component")
+
+_JS = """
+export default function (component) {
+  const { data, parentElement } = component;
+  let box = parentElement.querySelector(":scope > .gru-live-plot");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "gru-live-plot";
+    box.style.width = "100%";
+    parentElement.appendChild(box);
+  }
+  const spec = JSON.parse(data.spec);
+  const height = (spec.layout && spec.layout.height) || 450;
+  box.style.height = height + "px";
+  let cancelled = false;
+  const draw = (tries) => {
+    if (cancelled) return;
+    const Plotly = window.Plotly;
+    if (!Plotly || !Plotly.react) {
+      if (tries === 50) box.textContent = "Loading the chart library…";
+      if (tries < 600) setTimeout(() => draw(tries + 1), 100);
+      else box.textContent = "The chart library did not load: reload the page.";
+      return;
+    }
+    if (box.firstChild && !box.classList.contains("js-plotly-plot")) box.textContent = "";
+    const layout = Object.assign({}, spec.layout, { autosize: true });
+    delete layout.width;
+    const config = Object.assign({ responsive: true }, data.config || {});
+    Plotly.react(box, spec.data || [], layout, config);
+  };
+  draw(0);
+  return () => { cancelled = true; };
+}
+"""
+
+_component = st.components.v2.component("gru_lab_live_plot", js=_JS, isolate_styles=False)
+
+
+def live_plotly_chart(fig: go.Figure, key: str, config: dict[str, Any] | None = None) -> None:
+    """Show ``fig`` under a stable ``key``; later calls with the same key redraw the chart in place."""
+    if MODE == "plotly_chart":
+        st.plotly_chart(fig, key=key, config=config, theme=None)
+        return
+    height = int(fig.layout.height or 450)
+    _component(key=key, data={"spec": fig.to_json(), "config": config or {}}, height=height)

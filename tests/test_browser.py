@@ -1,0 +1,239 @@
+"""The real thing: ``streamlit run app.py`` in a subprocess, driven by Chromium through Playwright.
+
+Needs the ``playwright`` Python package and a Chromium binary (Debian's ``/usr/bin/chromium``; never
+``playwright install``).  When one is missing: as root, ``apt-get install -y chromium`` is tried once;
+if still missing, the tests FAIL under CI (``CI`` set) and are skipped loudly elsewhere.
+
+Screenshots go to ``test-artifacts/`` (gitignored): look at them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+EXCEPTION = '[data-testid="stException"]'
+
+
+def _unavailable(reason: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; under CI a missing browser is a failure, not a skip")
+    pytest.skip(f"SKIPPED, NOT PASSED: {reason}")
+
+
+def _find_chromium() -> str | None:
+    for candidate in (CHROMIUM, shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def _ensure_chromium() -> str:
+    path = _find_chromium()
+    if path is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        try:
+            subprocess.run(
+                ["apt-get", "install", "-y", "chromium"],
+                check=False,
+                timeout=600,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        path = _find_chromium()
+    if path is None:
+        _unavailable(
+            f"Chromium not found at {CHROMIUM} (install Debian's chromium: apt-get install -y chromium)"
+        )
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A real Streamlit server on a free port; always terminated at the end."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = _free_port()
+    log = open(ARTIFACTS / "streamlit-server.log", "w")  # noqa: SIM115 - closed in the teardown
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"streamlit exited with {proc.returncode}; see {ARTIFACTS / 'streamlit-server.log'}"
+                )
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                pytest.fail("streamlit did not answer /_stcore/health within 90 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is missing (pip install playwright; never `playwright install`)")
+    path = _ensure_chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    pg = ctx.new_page()
+    try:
+        yield pg
+    finally:
+        ctx.close()
+
+
+def _open(page, url: str):
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("button", name="▶ Train").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)  # let the first charts draw
+
+
+def _shot(page, name: str, tall: bool = False):
+    if tall:
+        page.set_viewport_size({"width": 1600, "height": 3400})
+        page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    if tall:
+        page.set_viewport_size({"width": 1600, "height": 1000})
+
+
+def _no_exception(page):
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+
+
+def test_default_race_live_in_the_browser(server, page):
+    _open(page, server + "/")
+    _no_exception(page)
+    _shot(page, "01-start.png")
+    page.get_by_role("button", name="▶ Train").click()
+    t0 = time.time()
+    loss = page.locator(".st-key-live-loss .gru-live-plot")
+    loss.get_by_text("Adam · train").first.wait_for(timeout=60_000)
+    loss.get_by_text("RMSprop · train").first.wait_for(timeout=10_000)
+    first_curves = time.time() - t0
+    assert not page.get_by_role("button", name="▶ Train").is_enabled()  # one race per tab
+    # the live charts are redrawn in place: the same plot node keeps receiving new data (no remount)
+    loss.evaluate("el => { el.__gruMark = 1; }")
+    status = page.locator("h4").filter(has_text="epoch").first
+    early = status.inner_text()
+    page.wait_for_timeout(2500)
+    assert status.inner_text() != early, "the live view did not update by itself"
+    assert loss.evaluate("el => el.__gruMark === 1 && el.data.length > 0"), "the loss chart was remounted"
+    _shot(page, "02-mid-training.png")
+    page.get_by_text("Finished: epoch").wait_for(timeout=300_000)
+    page.get_by_text("Results on the test part").wait_for(timeout=60_000)
+    page.wait_for_timeout(2500)
+    _no_exception(page)
+    assert loss.get_by_text("Adam · validation").count() and loss.get_by_text("RMSprop · validation").count()
+    assert page.get_by_text("tomorrow = today").count()
+    _shot(page, "03-finished.png", tall=True)
+    print(f"first curves on screen {first_curves:.1f} s after the click")
+
+
+def test_diverging_learning_rate_is_marked(server, page):
+    _open(page, server + "/?epochs=30&opt=adam&opt=rmsprop:lr=1.0")
+    page.get_by_role("button", name="▶ Train").click()
+    page.locator(".st-key-live-loss").get_by_text("RMSprop diverged").first.wait_for(timeout=60_000)
+    page.get_by_text("DIVERGED").first.wait_for(timeout=10_000)
+    page.get_by_text("Results on the test part").wait_for(timeout=300_000)
+    page.wait_for_timeout(2000)
+    _no_exception(page)
+    _shot(page, "04-diverged.png", tall=True)
+
+
+def test_bad_csv_upload_shows_a_message(server, page):
+    _open(page, server + "/?data=csv")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"], input[type="file"]').first.set_input_files(
+        files=[{"name": "prices.csv", "mimeType": "text/csv", "buffer": b"\x89PNG\r\n\x1a\n\x00\x00binary"}]
+    )
+    page.get_by_text("prices.csv looks like a PNG image").first.wait_for(timeout=30_000)
+    _no_exception(page)
+    assert not page.get_by_role("button", name="▶ Train").is_enabled()
+    _shot(page, "05-bad-upload.png")
+
+
+def test_hostile_link_falls_back_to_defaults(server, page):
+    _open(page, server + "/?lookback=abc&hidden=99999&opt=evil&data=%3Cscript%3E&junk=" + "x" * 5000)
+    page.get_by_text("Some settings in the link were ignored").wait_for(timeout=30_000)
+    _no_exception(page)
+    assert page.get_by_role("button", name="▶ Train").is_enabled()
+    assert "lookback=20" in page.url and "hidden=32" in page.url and "junk" not in page.url
+    _shot(page, "10-hostile-link.png")
+
+
+def test_stop_keeps_everything_on_screen(server, page):
+    _open(page, server + "/?epochs=2000&hidden=8")
+    page.get_by_role("button", name="▶ Train").click()
+    loss = page.locator(".st-key-live-loss .gru-live-plot")
+    loss.get_by_text("Adam · train").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="■ Stop").click()
+    page.get_by_text("Stopped: epoch").wait_for(timeout=60_000)
+    page.get_by_text("Results on the test part").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    _no_exception(page)
+    assert page.locator(".st-key-live-loss").get_by_text("RMSprop · validation").count()
+    assert page.get_by_role("button", name="▶ Train").is_enabled()
+    assert not page.get_by_role("button", name="■ Stop").is_enabled()
+    _shot(page, "11-stopped.png")

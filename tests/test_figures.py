@@ -1,0 +1,286 @@
+"""Unit tests of the pure figure builders in gru_ui/figures.py (no Streamlit, no browser)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from gru_ui import figures as F
+
+
+def _hist(n_epochs=10, scale=1.0, start=1):
+    return [
+        {"epoch": e, "train_loss": scale / e, "val_loss": 1.2 * scale / e, "grad_norm": 0.1}
+        for e in range(start, start + n_epochs)
+    ]
+
+
+def _names(fig):
+    return [t.name for t in fig.data]
+
+
+def _trace(fig, name):
+    found = [t for t in fig.data if t.name == name]
+    assert found, f"no trace named {name!r}; traces: {_names(fig)}"
+    return found[0]
+
+
+def _title(axis):
+    return axis.title.text or ""
+
+
+# ---- colours ----------------------------------------------------------------------------------------------
+
+
+def test_okabe_ito_family_colours_are_fixed_and_distinct():
+    assert F.color_for("Adam") == F.OPTIMIZER_COLORS["adam"] == "#0072B2"
+    assert F.color_for("RMSprop") == F.OPTIMIZER_COLORS["rmsprop"] == "#D55E00"
+    assert F.color_for("Adam", 5) == F.color_for("Adam", 0)  # the index only matters for extras
+    assert len(set(F.OPTIMIZER_COLORS.values())) == len(F.OPTIMIZER_COLORS)
+    assert F.color_for("RMSprop (keras)") == F.OPTIMIZER_COLORS["rmsprop"]
+    assert F.color_for("Adam #2", 0) != F.color_for("Adam")
+
+
+def test_assign_colors_distinct_and_independent_of_order():
+    names = ["Adam", "RMSprop", "Adam #2", "Adam (keras)", "SGD", "AdamW"]
+    a = F.assign_colors(names)
+    b = F.assign_colors(list(reversed(names)))
+    assert len(set(a.values())) == len(names)
+    assert len(set(b.values())) == len(names)
+    for plain in ("Adam", "RMSprop", "SGD", "AdamW"):
+        assert a[plain] == b[plain] == F.color_for(plain)
+    # a Keras twin alone keeps its family's colour
+    assert F.assign_colors(["RMSprop (keras)", "Adam"])["RMSprop (keras)"] == F.OPTIMIZER_COLORS["rmsprop"]
+
+
+def test_same_optimizer_same_colour_in_every_figure():
+    hist = {"RMSprop": _hist(), "Adam": _hist(scale=2)}
+    loss = F.loss_curves(hist)
+    assert _trace(loss, "Adam · train").line.color == F.color_for("Adam")
+    assert _trace(loss, "Adam · validation").line.color == F.color_for("Adam")
+    assert _trace(loss, "RMSprop · train").line.color == F.color_for("RMSprop")
+    fc = F.forecast_plot(np.arange(5), np.ones(5), {"Adam": np.ones(5), "RMSprop": np.zeros(5)})
+    assert _trace(fc, "Adam (GRU forecast)").line.color == F.color_for("Adam")
+    assert _trace(fc, "RMSprop (GRU forecast)").line.color == F.color_for("RMSprop")
+    gates = [{k: np.zeros((4, 3)) for k in "zrnh"}]
+    g = F.gate_heatmaps(gates, np.zeros(4), name="Adam", color=F.color_for("Adam"))
+    assert _trace(g, "input window").line.color == F.color_for("Adam")
+    # an explicit mapping wins over the automatic one
+    custom = F.loss_curves(hist, colors={"Adam": "#123456"})
+    assert _trace(custom, "Adam · train").line.color == "#123456"
+
+
+# ---- loss curves ------------------------------------------------------------------------------------------
+
+
+def test_loss_curves_traces_axes_and_dash_styles():
+    fig = F.loss_curves({"Adam": _hist(), "RMSprop": _hist(scale=3)}, total_epochs=60)
+    assert isinstance(fig, go.Figure)
+    assert _names(fig) == ["Adam · train", "Adam · validation", "RMSprop · train", "RMSprop · validation"]
+    for name in ("Adam", "RMSprop"):
+        assert _trace(fig, f"{name} · train").line.dash == "solid"
+        assert _trace(fig, f"{name} · validation").line.dash == "dash"
+    assert _title(fig.layout.xaxis) == "epoch"
+    assert _title(fig.layout.yaxis) == "MSE loss (scaled units)"
+    assert fig.layout.title.text
+    assert list(fig.layout.xaxis.range) == [0, 10.5]  # 10 epochs drawn of 60: the axis spans 10 for now
+    longer = F.loss_curves({"Adam": _hist(25)}, total_epochs=60)
+    assert list(longer.layout.xaxis.range) == [0, 40.5]  # doubled twice
+    assert list(F.loss_curves({"Adam": _hist(50)}, total_epochs=60).layout.xaxis.range) == [0, 60.5]
+    assert F.loss_curves({"Adam": _hist(10)}).layout.xaxis.range is None  # finished: the data decide
+    np.testing.assert_allclose(_trace(fig, "RMSprop · train").y, [3 / e for e in range(1, 11)])
+
+
+def test_loss_curves_log_scale():
+    fig = F.loss_curves({"Adam": _hist(50)}, log_y=True)
+    assert fig.layout.yaxis.type == "log"
+    assert "log scale" in _title(fig.layout.yaxis)
+    assert set(fig.layout.yaxis.ticktext) >= {"0.1", "1"}  # readable labels, no clutter
+    zero = [{"epoch": 1, "train_loss": 0.0, "val_loss": 0.1}]
+    z = F.loss_curves({"Adam": zero}, log_y=True)
+    assert math.isnan(_trace(z, "Adam · train").y[0])  # 0 cannot sit on a log axis
+
+
+def test_loss_curves_markers_best_early_stop_and_divergence():
+    hist = {"Adam": _hist(10), "RMSprop": _hist(2)}
+    hist["RMSprop"][1]["val_loss"] = float("nan")
+    markers = {
+        "Adam": {"status": "early_stopped", "best_epoch": 7, "stopped_epoch": 10},
+        "RMSprop": {"status": "diverged", "best_epoch": 1, "diverged_epoch": 2, "diverged_step": 37},
+    }
+    fig = F.loss_curves(hist, markers=markers)
+    best = _trace(fig, "Adam · best epoch")
+    assert list(best.x) == [7]
+    assert best.y[0] == pytest.approx(1.2 / 7)  # on the validation curve
+    assert best.marker.symbol == "star"
+    stop = _trace(fig, "Adam · early stop")
+    assert list(stop.x) == [10]
+    assert any(s.x0 == 10 for s in fig.layout.shapes)
+    div = _trace(fig, "RMSprop · diverged")
+    assert list(div.x) == [2]
+    assert div.y[0] == pytest.approx(1 / 2)  # the last finite training loss
+    assert div.marker.symbol == "x"
+    assert any("RMSprop diverged (step 37)" in a.text for a in fig.layout.annotations)
+    assert _trace(fig, "RMSprop · best epoch").x[0] == 1
+    # no marker for what did not happen
+    plain = F.loss_curves(hist, markers={"Adam": {"status": "finished", "best_epoch": None}})
+    assert not [n for n in _names(plain) if "·" in n and n.split(" · ")[1] in ("best epoch", "early stop")]
+
+
+def test_loss_curves_smoothing_keeps_raw_curve_faint():
+    noisy = [{"epoch": e, "train_loss": 1.0 + (e % 2), "val_loss": 1.0} for e in range(1, 41)]
+    fig = F.loss_curves({"Adam": noisy}, smooth=0.8)
+    raw = _trace(fig, "Adam · train (raw)")
+    smooth = _trace(fig, "Adam · train")
+    assert raw.opacity < 1 and raw.showlegend is False
+    assert np.ptp(np.asarray(smooth.y)[10:]) < np.ptp(np.asarray(raw.y)[10:])
+
+
+def test_loss_curves_thins_long_histories_for_drawing():
+    fig = F.loss_curves({"Adam": _hist(2000)}, max_points=500)
+    x = np.asarray(_trace(fig, "Adam · train").x)
+    assert len(x) <= 500
+    assert x[0] == 1 and x[-1] == 2000
+
+
+def test_loss_curves_empty_history_explains_itself():
+    fig = F.loss_curves({})
+    assert len(fig.data) == 0
+    assert "Train" in fig.layout.annotations[0].text
+
+
+# ---- gates ------------------------------------------------------------------------------------------------
+
+
+def _gates(T=6, H=5, layers=1):
+    rng = np.random.default_rng(0)
+    return [
+        {
+            "z": rng.random((T, H)),
+            "r": rng.random((T, H)),
+            "n": rng.random((T, H)) * 2 - 1,
+            "h": rng.random((T, H)) * 2 - 1,
+        }
+        for _ in range(layers)
+    ]
+
+
+def test_gate_heatmaps_rows_axes_and_scales():
+    gates = _gates()
+    window = np.linspace(0, 1, 6)
+    fig = F.gate_heatmaps(gates, window, name="Adam")
+    assert [type(t).__name__ for t in fig.data] == ["Scatter", "Heatmap", "Heatmap", "Heatmap", "Heatmap"]
+    assert _names(fig) == ["input window", "update gate z", "reset gate r", "candidate n", "hidden state h"]
+    np.testing.assert_allclose(_trace(fig, "input window").y, window)
+    z = np.asarray(_trace(fig, "update gate z").z)
+    assert z.shape == (5, 6)  # units × time steps
+    np.testing.assert_allclose(z, gates[0]["z"].T, rtol=1e-6)
+    assert all(t.xaxis == "x" for t in fig.data)  # one shared time axis
+    assert "time step" in _title(fig.layout.xaxis)
+    assert "scaled" in _title(fig.layout.yaxis)
+    for i, key in enumerate("zrnh"):
+        assert _title(fig.layout[f"yaxis{i + 2}"]).startswith(f"{key}:")
+        assert "unit" in _title(fig.layout[f"yaxis{i + 2}"])
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
+    assert (fig.layout.coloraxis2.cmin, fig.layout.coloraxis2.cmax) == (-1.0, 1.0)
+    assert "Adam" in fig.layout.title.text
+
+
+def test_gate_heatmaps_layer_choice_and_unit_thinning():
+    gates = _gates(T=4, H=100, layers=2)
+    fig = F.gate_heatmaps(gates, np.zeros(4), layer=0, max_units=10)
+    z = np.asarray(_trace(fig, "hidden state h").z)
+    assert z.shape[0] <= 10
+    assert "layer 1 of 2" in fig.layout.title.text
+    assert "of 100 units" in fig.layout.title.text
+    last = F.gate_heatmaps(gates, np.zeros(4), max_units=100)
+    np.testing.assert_allclose(np.asarray(_trace(last, "update gate z").z), gates[1]["z"].T, rtol=1e-6)
+    assert "of 100 units" not in last.layout.title.text
+
+
+def test_gate_heatmaps_without_snapshot():
+    fig = F.gate_heatmaps(None, None, name="Adam")
+    assert len(fig.data) == 0
+    assert "No gate snapshot" in fig.layout.annotations[0].text
+
+
+# ---- forecast and series ----------------------------------------------------------------------------------
+
+
+def test_forecast_plot_traces_units_and_dates():
+    dates = pd.date_range("2020-01-01", periods=8, freq="D")
+    truth = np.arange(8.0)
+    fig = F.forecast_plot(
+        dates,
+        truth,
+        {"Adam": truth + 0.1, "RMSprop": None},
+        {"persistence": truth - 1, "linear": truth},
+        units="USD per tonne",
+        series_name="tin price",
+    )
+    assert _names(fig) == [
+        "truth (test data)",
+        "persistence (tomorrow = today)",
+        "linear autoregression",
+        "Adam (GRU forecast)",
+    ]
+    assert _title(fig.layout.xaxis) == "date"
+    assert "USD per tonne" in _title(fig.layout.yaxis)
+    assert _trace(fig, "persistence (tomorrow = today)").line.dash == "dot"
+    assert _trace(fig, "linear autoregression").line.dash == "dashdot"
+    np.testing.assert_allclose(_trace(fig, "truth (test data)").y, truth)
+    pos = F.forecast_plot(np.arange(8), truth, units="unitless")
+    assert "position" in _title(pos.layout.xaxis)
+    assert "unitless" in _title(pos.layout.yaxis)
+
+
+def test_series_preview_regions_and_units():
+    s = pd.Series(np.sin(np.arange(300) / 10.0), name="wave")
+    fig = F.series_preview(
+        s, units="metres", regions=[("train", 0, 200), ("validation", 200, 250), ("test", 250, 299)]
+    )
+    assert len(fig.data) == 1 and len(fig.layout.shapes) == 3
+    assert [a.text for a in fig.layout.annotations] == ["train", "validation", "test"]
+    assert "metres" in _title(fig.layout.yaxis)
+    assert "300 values" in fig.layout.title.text
+    big = F.series_preview(pd.Series(np.arange(10_000.0)), max_points=1000)
+    assert len(big.data[0].x) <= 1000
+    assert "drawn" in big.layout.title.text
+    assert "units not given" in _title(big.layout.yaxis)
+
+
+# ---- helpers ----------------------------------------------------------------------------------------------
+
+
+def test_helpers():
+    assert F.thin_indices(5, 10).tolist() == [0, 1, 2, 3, 4]
+    idx = F.thin_indices(10_001, 100)
+    assert len(idx) <= 100 and idx[0] == 0 and idx[-1] == 10_000
+    np.testing.assert_allclose(F.ema([1.0, 2.0, 3.0], 0.0), [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(F.ema([2.0] * 5, 0.9), [2.0] * 5)  # bias-corrected: no start-up dip
+    e = F.ema([1.0, float("nan"), 1.0], 0.5)
+    assert math.isnan(e[1]) and e[2] == pytest.approx(1.0)
+    cfg = F.chart_config("loss curves/Adam")
+    assert cfg["toImageButtonOptions"]["format"] == "png"
+    assert "/" not in cfg["toImageButtonOptions"]["filename"]
+    assert F.value_axis_title("price", "") == "price (units not given)"
+    assert F.value_axis_title("CO2", "ppm") == "CO2 (ppm)"
+
+
+def test_update_gate_heatmaps_in_place():
+    first, second = _gates(T=6, H=5), _gates(T=6, H=5)
+    second[0]["z"] = second[0]["z"][::-1].copy()
+    fig = F.gate_heatmaps(first, np.zeros(6), name="Adam")
+    same = F.update_gate_heatmaps(fig, second, np.ones(6))
+    assert same is fig
+    np.testing.assert_allclose(np.asarray(_trace(fig, "update gate z").z), second[0]["z"].T, rtol=1e-6)
+    np.testing.assert_allclose(_trace(fig, "input window").y, np.ones(6))
+    rebuilt = F.gate_heatmaps(second, np.ones(6), name="Adam")
+    assert json.loads(fig.to_json())["data"][1]["z"] == json.loads(rebuilt.to_json())["data"][1]["z"]
+    assert F.update_gate_heatmaps(fig, _gates(T=7, H=5), np.zeros(7)) is None  # other shape: rebuild
+    assert F.update_gate_heatmaps(fig, None, None) is None
