@@ -34,6 +34,7 @@ class Snapshot:
     gates: dict[str, list[dict]] | None = None  # name -> per layer {z, r, n, h}: (T, H) arrays
     result: dict | None = None  # Race.result() once the race has ended
     error: str | None = None
+    forecasts: dict | None = None  # name -> test predictions in the series' units, as of the last epoch
     interventions: list[dict] = field(default_factory=list)  # learning rates changed mid-race
     pauses: list[dict] = field(default_factory=list)  # where training halted ({"step", "epoch", "changed"})
 
@@ -51,6 +52,7 @@ class LiveRace:
         self._t_end = None
         self._last: Event | None = None
         self._gates: dict | None = None
+        self._forecasts: dict | None = None
         self._interventions: list[dict] = []
         self._pauses: list[dict] = []
         self._history: dict[str, list[dict]] = {name: [] for name in race.runs}
@@ -103,6 +105,8 @@ class LiveRace:
                     self._last = event
                     if event.gates is not None:
                         self._gates = event.gates
+                    if event.forecasts is not None:
+                        self._forecasts = event.forecasts
                     self._interventions = [dict(iv) for iv in self.race.interventions]
                     self._pauses = [dict(p) for p in self.race.pauses]
                     if event.kind == "epoch":
@@ -142,6 +146,7 @@ class LiveRace:
                 runs={k: dict(v) for k, v in ev.runs.items()} if ev else {},
                 history={k: list(v) for k, v in self._history.items()},
                 gates=self._gates,
+                forecasts=self._forecasts,
                 result=self._result,
                 error=self._error,
                 interventions=list(self._interventions),

@@ -143,6 +143,7 @@ class Event:
     total_epochs: int
     runs: dict[str, dict]  # name -> {status, train_loss, val_loss, grad_norm, update_norm, lr, ...}
     gates: dict[str, list[dict[str, np.ndarray]]] | None = None  # name -> per layer {z,r,n,h}: (T, H)
+    forecasts: dict[str, np.ndarray] | None = None  # name -> test predictions in the series' units (N, horizon)
 
 
 class Race:
@@ -346,6 +347,8 @@ class Race:
             "best_val": run.best_val if math.isfinite(run.best_val) else None,
             "diverged_step": run.diverged_step,
             "diverged_epoch": run.diverged_epoch,
+            "diverged_reason": run.diverged_reason,
+            "stopped_epoch": run.stopped_epoch,
             "seconds": run.seconds,
         }
 
@@ -357,7 +360,19 @@ class Race:
             total_epochs=self.train_config.epochs,
             runs={name: self._summary(run) for name, run in self.runs.items()},
             gates={name: self._gates(run.model) for name, run in self.runs.items()} if gates else None,
+            forecasts=self._forecasts() if gates else None,
         )
+
+    def _forecasts(self) -> dict[str, np.ndarray]:
+        """Every live or finished contestant's test predictions in the series' units (cheap: one forward
+        pass over the test windows), computed here in the training thread so a listener never touches a
+        model while it trains."""
+        out = {}
+        for name, run in self.runs.items():
+            if run.status != "diverged" and len(self.prepared.X_test):
+                with np.errstate(all="ignore"):
+                    out[name] = self.predict_raw(name, self.prepared.X_test)
+        return out
 
     def run(self) -> Iterator[Event]:
         """Train; yield an :class:`Event` after every epoch (and every ``log_every`` steps)."""

@@ -314,3 +314,14 @@ def test_live_race_pauses_and_resumes(prepared):
     final = live.snapshot()
     assert final.interventions and final.interventions[0]["new"] == 0.002
     assert final.pauses[0]["changed"] is True
+
+
+def test_epoch_events_carry_test_forecasts_in_series_units(prepared):
+    race = small_race(prepared, epochs=2)
+    events = [e for e in race.run() if e.kind == "epoch"]
+    last = events[-1]
+    for name, pred in last.forecasts.items():
+        assert pred.shape == prepared.y_test_raw.shape
+        y = race.runs[name].model.predict(prepared.X_test)
+        np.testing.assert_allclose(pred, prepared.scaler.inverse_transform(y), rtol=1e-12)
+    assert last.runs["Adam"]["stopped_epoch"] is None and "diverged_reason" in last.runs["Adam"]
