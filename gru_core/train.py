@@ -150,7 +150,11 @@ class Race:
     """Train several optimizers in lockstep.  See the module docstring."""
 
     def __init__(self, prepared, model_config: GRUConfig, contestants: list[Contestant],
-                 train_config: TrainConfig | None = None, interventions: list[dict] | None = None):  # fmt: skip
+                 train_config: TrainConfig | None = None, interventions: list[dict] | None = None,
+                 initial_params=None, initial_optimizer_states: dict[str, dict] | None = None):  # fmt: skip
+        """``initial_params`` (a flat vector or a dict of named arrays, e.g. a reloaded model's ``params``)
+        replaces the seeded initialisation for every contestant, to continue training a saved model;
+        ``initial_optimizer_states`` maps contestant names to ``opt.state_dict()`` values to restore."""
         if not contestants:
             raise ValueError("contestants: give at least one optimizer")
         self.prepared = prepared
@@ -170,12 +174,28 @@ class Race:
         if len(set(names)) != len(names):
             raise ValueError(f"contestants need distinct labels, got {names}")
         template = GRURegressor.from_config(model_config)
+        if initial_params is not None:
+            if isinstance(initial_params, dict):
+                template.load_params(initial_params)
+            else:
+                flat = np.asarray(initial_params, dtype=template.dtype)
+                if flat.shape != template.params.flat.shape:
+                    raise ValueError(f"initial_params has shape {flat.shape}, the model needs "
+                                     f"{template.params.flat.shape}")  # fmt: skip
+                template.params.flat[:] = flat
+            if not np.all(np.isfinite(template.params.flat)):
+                raise ValueError("initial_params contains NaN or inf")
         self.initial_flat = template.params.flat.copy()
         self.runs: dict[str, RunState] = {}
         for c in contestants:
             model = GRURegressor.from_config(model_config)  # same seed: same weights and dropout stream
             model.params.flat[:] = self.initial_flat
             opt = make_optimizer(c.optimizer, flavor=c.flavor, **c.hyper)
+            if initial_optimizer_states and c.name in initial_optimizer_states:
+                hyper = dict(opt.hyperparams())
+                opt.load_state_dict(initial_optimizer_states[c.name])  # raises ValueError on a mismatch
+                for k, v in hyper.items():  # the contestant's own hyperparameters win over the saved ones
+                    setattr(opt, k, v)
             self.runs[c.name] = RunState(c.name, c, model, opt)
         dtype = template.dtype
         self._X_train = np.ascontiguousarray(X, dtype=dtype)

@@ -325,3 +325,27 @@ def test_epoch_events_carry_test_forecasts_in_series_units(prepared):
         y = race.runs[name].model.predict(prepared.X_test)
         np.testing.assert_allclose(pred, prepared.scaler.inverse_transform(y), rtol=1e-12)
     assert last.runs["Adam"]["stopped_epoch"] is None and "diverged_reason" in last.runs["Adam"]
+
+
+def test_continuing_from_saved_weights_and_optimizer_state_is_exact(prepared):
+    # epochs 1-2, then 3-4 started from the saved weights and Adam state = epochs 1-4 in one go
+    # (no shuffling and no dropout, so the second race sees the same batches as the tail of the first)
+    cfg = GRUConfig(hidden_size=6, seed=2)
+
+    def race(epochs, **kw):
+        return Race(prepared, cfg, [Contestant("adam", hyper={"lr": 0.01})],
+                    TrainConfig(epochs=epochs, batch_size=16, shuffle=False, restore_best=False), **kw)
+
+    full = race(4)
+    full.train()
+    first = race(2)
+    first.train()
+    run = first.runs["Adam"]
+    second = race(2, initial_params=run.model.params.flat, initial_optimizer_states={"Adam": run.opt.state_dict()})
+    second.train()
+    np.testing.assert_array_equal(second.runs["Adam"].model.params.flat, full.runs["Adam"].model.params.flat)
+    with pytest.raises(ValueError, match="initial_params"):
+        race(1, initial_params=np.zeros(3))
+    with pytest.raises(ValueError):
+        Race(prepared, cfg, [Contestant("rmsprop", label="Adam")], TrainConfig(epochs=1),
+             initial_optimizer_states={"Adam": run.opt.state_dict()})
