@@ -16,6 +16,10 @@ widgets.init_session()
 
 PAGES = [
     st.Page("pages/race.py", title="Optimizer race", icon="🏁", default=True),
+    st.Page("pages/gru_explained.py", title="How a GRU works", icon="🧠", url_path="gru_explained"),
+    st.Page("pages/gate_inspector.py", title="Gate inspector", icon="🔬", url_path="gate_inspector"),
+    st.Page("pages/vanishing.py", title="Vanishing gradients", icon="📉", url_path="vanishing"),
+    st.Page("pages/optimizer_lab.py", title="Optimizer lab", icon="🧭", url_path="optimizer_lab"),
 ]
 
 pg = st.navigation(PAGES, position="top" if len(PAGES) > 1 else "hidden")
