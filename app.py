@@ -20,6 +20,8 @@ PAGES = [
     st.Page("pages/gate_inspector.py", title="Gate inspector", icon="🔬", url_path="gate_inspector"),
     st.Page("pages/vanishing.py", title="Vanishing gradients", icon="📉", url_path="vanishing"),
     st.Page("pages/optimizer_lab.py", title="Optimizer lab", icon="🧭", url_path="optimizer_lab"),
+    st.Page("pages/sweep.py", title="Sweep", icon=":material/grid_on:", url_path="sweep"),
+    st.Page("pages/history.py", title="Run history", icon=":material/history:", url_path="history"),
 ]
 
 pg = st.navigation(PAGES, position="top" if len(PAGES) > 1 else "hidden")

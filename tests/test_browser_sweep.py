@@ -1,0 +1,224 @@
+"""The Sweep and Run history pages in a real browser: ``streamlit run`` in a subprocess, driven by Chromium
+through Playwright, with a run store in a temporary folder.
+
+The app is ``$GRU_LAB_APP`` (default ``app.py``); it must list ``pages/sweep.py`` and ``pages/history.py``
+(with ``url_path="sweep"`` and ``"history"``).  Chromium and Playwright are found, installed or reported
+exactly as in ``tests/test_browser.py`` (missing: a failure under CI, a loud skip elsewhere).
+
+Screenshots go to ``test-artifacts/`` (gitignored): look at them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_browser import CHROMIUM_ARGS, EXCEPTION, _ensure_chromium, _free_port, _unavailable
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+APP = Path(os.environ.get("GRU_LAB_APP", "app.py"))
+APP = APP if APP.is_absolute() else ROOT / APP
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real Streamlit server on a free port with an empty run store; always terminated at the end."""
+    text = APP.read_text(encoding="utf-8") if APP.exists() else ""
+    if "pages/sweep.py" not in text or "pages/history.py" not in text:
+        _unavailable(
+            f"{APP} does not list pages/sweep.py and pages/history.py yet (set GRU_LAB_APP to an app that does)"
+        )
+    ARTIFACTS.mkdir(exist_ok=True)
+    store = tmp_path_factory.mktemp("browser-store") / "runs.sqlite"
+    port = _free_port()
+    log = open(ARTIFACTS / "streamlit-sweep-server.log", "w")  # noqa: SIM115 - closed in the teardown
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    env = {**os.environ, "GRU_LAB_STORE": str(store)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}; see {ARTIFACTS / 'streamlit-sweep-server.log'}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                pytest.fail("streamlit did not answer /_stcore/health within 90 s")
+            time.sleep(0.5)
+        yield url, store
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is missing (pip install playwright; never `playwright install`)")
+    path = _ensure_chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    pg = ctx.new_page()
+    try:
+        yield pg
+    finally:
+        ctx.close()
+
+
+def _shot(page, name: str, height: int | None = None):
+    """A screenshot; ``height``: grow the window first (Streamlit scrolls inside the page, so a full-page
+    shot alone shows one screen)."""
+    t0 = time.time()
+    if height:
+        page.set_viewport_size({"width": 1600, "height": height})
+        page.wait_for_timeout(1000)  # charts resize to the new window
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    if height:
+        page.set_viewport_size({"width": 1600, "height": 1000})
+    print(f"  screenshot {name}: {time.time() - t0:.1f} s")
+
+
+def _shot_at(page, text: str, name: str):
+    """A one-screen screenshot with ``text`` at the top (cheaper than a tall one: nothing is re-laid out)."""
+    t0 = time.time()
+    page.get_by_text(text).first.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(700)
+    page.screenshot(path=str(ARTIFACTS / name))
+    print(f"  screenshot {name}: {time.time() - t0:.1f} s")
+
+
+def _no_exception(page):
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+
+
+def _open_sweep(page, url: str):
+    page.goto(url + "/sweep", wait_until="domcontentloaded")
+    page.get_by_role("button", name="▶ Run sweep").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+
+
+def _set_text(page, label: str, value: str):
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    page.wait_for_timeout(600)
+
+
+def test_tiny_sweep_results_and_history_in_the_browser(server, page):
+    url, store = server
+    _open_sweep(page, url)
+    _no_exception(page)
+    _shot(page, "21-sweep-start.png", height=2200)
+    page.get_by_role("button", name="Load the study's grid (54 configurations)").click()
+    page.get_by_text("54 configurations × 1 seed = 54 cells").wait_for(timeout=60_000)
+    page.get_by_text("No tin price CSV uploaded").wait_for(timeout=10_000)
+    _no_exception(page)
+    _shot(page, "22-sweep-study-preset.png", height=2200)
+    page.get_by_role("button", name="Load a tiny demo grid (seconds)").click()
+    page.get_by_text("2 configurations × 2 seeds = 4 cells").wait_for(timeout=30_000)
+    t0 = time.time()
+    page.get_by_role("button", name="▶ Run sweep").click()  # the preset: 0 workers, in the server's process
+    page.get_by_text("Every configuration: mean, spread and 95 % interval over seeds").wait_for(timeout=180_000)
+    seconds = time.time() - t0
+    page.get_by_text("Done in").first.wait_for(timeout=10_000)
+    page.wait_for_timeout(1500)  # let the charts draw
+    _no_exception(page)
+    assert page.get_by_text("Paired comparison: same weights").count()
+    assert page.get_by_text("tomorrow = today").count()
+    _shot_at(page, "Results of the stored sweep", "23a-sweep-results-table.png")
+    _shot_at(page, "Where in the grid is the error low?", "23b-sweep-results-grid.png")
+    _shot_at(page, "Paired comparison: same weights", "23c-sweep-results-paired.png")
+    _shot_at(page, "How sensitive is each optimizer", "23d-sweep-results-lr-best.png")
+    print(f"tiny sweep in the browser (in-process): {seconds:.1f} s from the click to the results")
+
+    page.goto(url + "/history", wait_until="domcontentloaded")
+    page.get_by_text("8 of 8 runs match the filters").wait_for(timeout=60_000)
+    _no_exception(page)
+    page.get_by_text("Select all 8 runs shown").click()
+    page.get_by_text("Loss curves of 8 stored runs").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    _no_exception(page)
+    assert page.get_by_role("button", name="Download the 8 selected runs (CSV)").is_enabled()
+    _shot(page, "24-history.png", height=2400)
+
+
+def test_stop_a_running_sweep_in_the_browser(server, page):
+    url, store = server
+    t_start = time.time()
+
+    def lap(what: str) -> None:
+        print(f"  {time.time() - t_start:5.1f} s  {what}")
+
+    _open_sweep(page, url)
+    lap("page open")
+    page.get_by_role("button", name="Load a tiny demo grid (seconds)").click()
+    page.get_by_text("2 configurations × 2 seeds = 4 cells").wait_for(timeout=30_000)
+    _set_text(page, "Epochs (at most; early stopping may end sooner)", "60")
+    _set_text(page, "Learning rate (every optimizer)", "0.02, 0.01, 0.005, 0.002, 0.001, 0.0005")
+    _set_text(page, "Worker processes", "2")  # the real thing: a process pool started from the server
+    page.get_by_text("6 configurations × 2 seeds = 12 cells").wait_for(timeout=30_000)
+    page.get_by_text("on 2 worker processes").wait_for(timeout=30_000)
+    lap("grid set")
+    page.get_by_role("button", name="▶ Run sweep").click()
+    page.get_by_text("Running:").first.wait_for(timeout=60_000)
+    lap("running")
+    page.get_by_text("Last finished:").first.wait_for(timeout=120_000)
+    lap("first cell finished")
+    _no_exception(page)
+    _shot(page, "25-sweep-running.png")
+    page.get_by_role("button", name="■ Stop").click()
+    t0 = time.time()
+    page.get_by_text("Stopped:").first.wait_for(timeout=120_000)
+    print(f"stop took effect {time.time() - t0:.1f} s after the click")
+    page.wait_for_timeout(1000)
+    _no_exception(page)
+    assert page.get_by_role("button", name="▶ Run sweep").is_enabled()
+    from gru_core.store import RunStore
+
+    newest = RunStore(store).sweeps().iloc[0]  # newest first
+    assert newest["status"] == "interrupted" and 0 < newest["n_runs"] < 24, newest.to_dict()
+    _shot_at(page, "Stopped:", "26-sweep-stopped.png")

@@ -1,0 +1,392 @@
+"""The Sweep and Run history pages, run headless with ``streamlit.testing.v1.AppTest`` (each page on its own,
+as ``AppTest.from_file("pages/…")``), plus the pure helpers behind them (gru_ui.sweep_session).
+
+Every test uses a run store in a temporary folder (``GRU_LAB_STORE``), never the user's.  In AppTest the
+progress fragment's timer does not tick: after clicking Run a test waits for the sweep's thread through
+``session_state["sw.job"]`` and runs the script again, as the timer would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gru_core.store import RunStore
+from gru_ui import sweep_session as W
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEEP = str(ROOT / "pages" / "sweep.py")
+HISTORY = str(ROOT / "pages" / "history.py")
+TIMEOUT = 60
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def run_tiny_sweep(at: AppTest) -> tuple[W.SweepJob, float]:
+    """The tiny preset in this process (workers 0), launched from the page and waited for."""
+    at.button(key="sw.preset.tiny").click().run()
+    at.number_input(key="sw.w.workers").set_value(0).run()
+    no_exception(at)
+    t0 = time.perf_counter()
+    at.button(key="sw.btn.run").click().run()
+    no_exception(at)
+    job = at.session_state["sw.job"]
+    assert job is not None, texts(at.error)
+    assert job.join(TIMEOUT), "the sweep did not finish in time"
+    seconds = time.perf_counter() - t0
+    at.run()  # what the progress fragment's timer would do
+    no_exception(at)
+    return job, seconds
+
+
+@pytest.fixture
+def store_env(tmp_path, monkeypatch):
+    path = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("GRU_LAB_STORE", str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    """One tiny sweep run from the page; its store is shared by the history tests that only read it."""
+    path = tmp_path_factory.mktemp("store") / "runs.sqlite"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRU_LAB_STORE", str(path))
+        at = AppTest.from_file(SWEEP, default_timeout=TIMEOUT).run()
+        no_exception(at)
+        job, seconds = run_tiny_sweep(at)
+        print(f"tiny sweep (4 cells, 8 runs) launched from the page: {seconds:.2f} s until its thread ended")
+        yield path, at, job
+
+
+# ---- the Sweep page -------------------------------------------------------------------------------------------
+
+
+def test_sweep_page_loads_with_limits_and_estimate(store_env):
+    at = AppTest.from_file(SWEEP, default_timeout=TIMEOUT).run()
+    no_exception(at)
+    assert "Sweep" in at.title[0].value
+    assert not at.error
+    assert "Limits:" in texts(at.sidebar.caption) and "500" in texts(at.sidebar.caption)
+    assert str(store_env) in texts(at.sidebar.caption)  # the store path is shown
+    plan = texts(at.markdown)
+    assert "4 configurations × 3 seeds = 12 cells" in plan and "Estimated time" in plan
+    assert not at.button(key="sw.btn.run").disabled and at.button(key="sw.btn.stop").disabled
+    assert "No sweep with finished runs" in texts(at.info)
+
+
+def test_study_preset_sets_the_study_grid_on_the_default_dataset(store_env):
+    at = AppTest.from_file(SWEEP, default_timeout=TIMEOUT).run()
+    at.button(key="sw.preset.study").click().run()
+    no_exception(at)
+    ss = at.session_state
+    assert ss["sw.w.grid.batch_size"] == "32, 64, 128" and ss["sw.w.grid.epochs"] == "50, 100"
+    assert ss["sw.w.grid.lr"] == "0.01, 0.001, 0.0001" and ss["sw.w.grid.hidden_size"] == "16, 32, 64"
+    assert (ss["sw.w.flavor"], ss["sw.w.init"], ss["sw.w.patience"], ss["sw.w.restore_best"]) == (
+        "keras",
+        "keras",
+        3,
+        False,
+    )
+    assert (ss["sw.w.split_by"], ss["sw.w.fit_on"], ss["sw.w.dropout"]) == ("series", "all", 0.3)
+    assert (ss["sw.w.train_pct"], ss["sw.w.val_pct"], ss["sw.w.n_seeds"]) == (81, 9, 1)
+    assert "No tin price CSV uploaded" in texts(at.info) and "default dataset" in texts(at.info)
+    assert "54 configurations × 1 seed = 54 cells" in texts(at.markdown) and "108 runs" in texts(at.markdown)
+
+
+def test_bad_values_and_huge_grids_are_refused_with_a_message(store_env):
+    at = AppTest.from_file(SWEEP, default_timeout=TIMEOUT).run()
+    at.text_input(key="sw.w.grid.lr").input("0.01, fast").run()
+    no_exception(at)
+    assert "lr must be a number" in texts(at.error)
+    assert at.button(key="sw.btn.run").disabled
+    at.text_input(key="sw.w.grid.lr").input("0.01").run()
+    at.text_input(key="sw.w.grid.hidden_size").input("1000").run()
+    assert "outside the page's limits" in texts(at.error) and at.button(key="sw.btn.run").disabled
+    many = ", ".join(str(i) for i in range(1, 21))
+    at.text_input(key="sw.w.grid.hidden_size").input(many)
+    at.text_input(key="sw.w.grid.batch_size").input(many)
+    at.number_input(key="sw.w.n_seeds").set_value(13).run()  # 400 configurations × 13 seeds = 5,200 cells
+    assert "the limit is 5,000" in texts(at.error) and at.button(key="sw.btn.run").disabled
+    no_exception(at)
+
+
+def test_a_big_grid_needs_a_confirmation(store_env):
+    at = AppTest.from_file(SWEEP, default_timeout=TIMEOUT).run()
+    at.text_input(key="sw.w.grid.hidden_size").input("2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13")
+    at.text_input(key="sw.w.grid.batch_size").input("8, 16, 32, 64, 128")
+    at.text_input(key="sw.w.grid.lr").input("0.1, 0.01, 0.001, 0.0001")
+    at.number_input(key="sw.w.n_seeds").set_value(3).run()  # 240 × 3 = 720 cells
+    no_exception(at)
+    assert "720 cells" in texts(at.warning)
+    assert at.button(key="sw.btn.run").disabled
+    at.checkbox(key="sw.w.confirm").check().run()
+    assert not at.button(key="sw.btn.run").disabled
+
+
+def test_tiny_sweep_from_the_page_shows_the_results(swept):
+    path, at, job = swept
+    snap = job.snapshot()
+    assert snap.status == "finished" and snap.done == snap.total == 4 and snap.runs_stored == 8
+    assert "Done in" in texts(at.success)
+    table = next(df.value for df in at.dataframe if "MAPE % mean" in df.value.columns)
+    assert len(table) == 4  # 2 configurations × 2 optimizers
+    assert sorted(table["optimizer"]) == ["Adam", "Adam", "RMSprop", "RMSprop"]
+    assert set(table["learning rate"]) == {0.01, 0.001} and (table["seeds"] == 2).all()
+    for col in ("MAPE % std", "MAPE % CI low", "MAPE % CI high", "RMSE mean", "diverged"):
+        assert col in table.columns
+    assert table["MAPE % std"].notna().all()  # two seeds: a spread
+    verdict = texts(at.success) + texts(at.warning) + texts(at.info)
+    assert "Adam − RMSprop" in verdict and "persistence" in verdict
+    titles = " | ".join(chart_titles(at))
+    for expected in (
+        "test MAPE (%) by learning rate (mean over seeds",  # the only setting that varies
+        "Every configuration at a glance",
+        "Paired comparison: Adam − RMSprop",
+        "against the learning rate",
+        "Best configuration",
+    ):
+        assert expected in titles
+    best = next(df.value for df in at.dataframe if "validation MSE (chosen on)" in df.value.columns)
+    assert any("tomorrow = today" in str(m) for m in best["model"])
+    assert RunStore(path).count_runs(sweep_id=job.sweep_id) == 8
+
+
+def test_running_the_same_grid_again_reuses_the_stored_cells(swept):
+    path, at, job = swept
+    at.button(key="sw.btn.run").click().run()
+    again = at.session_state["sw.job"]
+    assert again is not job and again.join(TIMEOUT)
+    snap = again.snapshot()
+    assert (snap.status, snap.skipped, snap.total) == ("finished", 4, 0)
+    assert again.sweep_id == job.sweep_id and RunStore(path).count_runs() == 8
+
+
+def test_stop_cancels_the_rest_and_keeps_finished_cells(store_env):
+    form = W.tiny_form()
+    form.grid["lr"] = "0.01, 0.003, 0.001, 0.0003"
+    spec, cells, problems = W.build_spec(form)
+    assert not problems and len(cells) == 8
+    job = W.SweepJob(spec, store_env, workers=0)
+    job.stop()  # asked before the first cell ends: exactly one cell is finished and kept
+    job.start()
+    assert job.join(TIMEOUT)
+    snap = job.snapshot()
+    assert snap.status == "stopped" and snap.done == 1 and "Stopped" in snap.message
+    store = RunStore(store_env)
+    assert store.count_runs(sweep_id=job.sweep_id) == 2
+    assert store.get_sweep(job.sweep_id)["status"] == "interrupted"
+    resumed = W.SweepJob(spec, store_env, workers=0)
+    resumed.start()
+    assert resumed.join(TIMEOUT)
+    snap = resumed.snapshot()
+    assert (snap.status, snap.skipped, snap.done) == ("finished", 1, 7)
+    assert resumed.sweep_id == job.sweep_id and store.count_runs(sweep_id=job.sweep_id) == 16
+
+
+def test_stop_button_on_the_page(store_env):
+    at = AppTest.from_file(SWEEP, default_timeout=TIMEOUT).run()
+    at.button(key="sw.preset.tiny").click().run()
+    at.number_input(key="sw.w.workers").set_value(0).run()
+    at.text_input(key="sw.w.grid.epochs").input("300").run()  # seconds per cell: Stop comes first
+    at.text_input(key="sw.w.grid.lr").input("0.01, 0.003, 0.001").run()
+    at.button(key="sw.btn.run").click().run()
+    job = at.session_state["sw.job"]
+    assert job.running and not at.button(key="sw.btn.stop").disabled
+    at.button(key="sw.btn.stop").click().run()
+    no_exception(at)
+    assert job.join(TIMEOUT)
+    at.run()
+    no_exception(at)
+    snap = job.snapshot()
+    assert snap.status == "stopped" and 1 <= snap.done < 6
+    assert "Stopped" in texts(at.info)
+    assert RunStore(store_env).count_runs(sweep_id=job.sweep_id) == 2 * snap.done
+
+
+# ---- the Run history page ---------------------------------------------------------------------------------------
+
+
+def test_history_page_with_an_empty_store_is_friendly(store_env):
+    at = AppTest.from_file(HISTORY, default_timeout=TIMEOUT).run()
+    no_exception(at)
+    assert not at.error
+    assert "No runs yet" in texts(at.info) and str(store_env) in texts(at.info)
+
+
+def test_history_lists_filters_and_compares_the_sweep_runs(swept, monkeypatch):
+    path, _, job = swept
+    monkeypatch.setenv("GRU_LAB_STORE", str(path))
+    at = AppTest.from_file(HISTORY, default_timeout=TIMEOUT).run()
+    no_exception(at)
+    assert not at.error
+    runs = next(df.value for df in at.dataframe if "optimizer" in df.value.columns)
+    assert len(runs) == 8 and set(runs["optimizer"]) == {"Adam", "RMSprop"}
+    sweeps = next(df.value for df in at.dataframe if "runs stored" in df.value.columns)
+    assert list(sweeps["runs stored"]) == [8] and list(sweeps["name"]) == ["tiny demo"]
+    at.multiselect(key="hist.w.optimizers").set_value(["RMSprop"]).run()
+    runs = next(df.value for df in at.dataframe if "optimizer" in df.value.columns)
+    assert len(runs) == 4 and set(runs["optimizer"]) == {"RMSprop"}
+    assert "4 of 8 runs match" in texts(at.caption)
+    at.radio(key="hist.w.diverged").set_value("yes").run()
+    assert "No run matches" in texts(at.info)
+    at.radio(key="hist.w.diverged").set_value("all").run()
+    at.multiselect(key="hist.w.sweeps").set_value([job.sweep_id]).run()
+    at.checkbox(key="hist.w.all").check().run()
+    no_exception(at)
+    assert "Loss curves of 4 stored runs" in chart_titles(at)
+    assert [b.label for b in at.get("download_button")] == ["Download the 4 selected runs (CSV)"]
+
+
+def test_export_helper_gives_parseable_files(swept):
+    path, _, job = swept
+    ids = [int(i) for i in RunStore(path).runs(sweep_id=job.sweep_id)["id"]]
+    csv = pd.read_csv(io.BytesIO(W.export_runs(path, ids, "csv")))
+    assert len(csv) == 8 and {"test_mape", "label", "seed", "lr"} <= set(csv.columns)
+    records = json.loads(W.export_runs(path, ids[:3], "json"))
+    assert len(records) == 3 and all(len(r["history"]) == 2 for r in records)
+    xlsx = W.export_runs(path, ids, "xlsx")
+    assert xlsx[:2] == b"PK" and len(pd.read_excel(io.BytesIO(xlsx), sheet_name="history")) == 16
+    assert W.export_name("csv", 8).endswith(".csv")
+
+
+def test_history_delete_asks_first_then_removes(store_env):
+    spec, _, _ = W.build_spec(W.tiny_form())
+    job = W.SweepJob(spec, store_env, workers=0)
+    job.start()
+    assert job.join(TIMEOUT) and job.snapshot().status == "finished"
+    at = AppTest.from_file(HISTORY, default_timeout=TIMEOUT).run()
+    at.multiselect(key="hist.w.optimizers").set_value(["Adam"]).run()
+    at.checkbox(key="hist.w.all").check().run()
+    at.button(key="hist.btn.delete").click().run()
+    no_exception(at)
+    assert "Delete 4 runs permanently" in texts(at.warning)
+    assert RunStore(store_env).count_runs() == 8  # nothing deleted before the confirmation
+    at.button(key="hist.btn.no").click().run()
+    assert not at.warning and RunStore(store_env).count_runs() == 8
+    at.button(key="hist.btn.delete").click().run()
+    at.button(key="hist.btn.yes").click().run()
+    no_exception(at)
+    assert "Deleted 4 runs" in texts(at.success)
+    left = RunStore(store_env).runs()
+    assert len(left) == 4 and set(left["label"]) == {"RMSprop"}
+    assert not at.checkbox(key="hist.w.all").value  # the selection was cleared
+
+
+# ---- the helpers ------------------------------------------------------------------------------------------------
+
+
+def test_build_spec_matches_the_command_line_spec_for_the_study():
+    spec, cells, problems = W.build_spec(W.study_form())
+    assert (
+        not problems and len(cells) == 54 and [c.name for c in spec.optimizers] == ["Adam (keras)", "RMSprop (keras)"]
+    )
+    assert spec.data.split == (0.81, 0.09, 0.1) and spec.data.split_by == "series" and spec.data.fit_scaler_on == "all"
+    assert spec.model.init == "keras" and spec.model.dropout == 0.3
+    assert spec.train.patience == 3 and spec.train.restore_best is False
+    assert spec.grid == {
+        "batch_size": [32, 64, 128],
+        "epochs": [50, 100],
+        "lr": [0.01, 0.001, 0.0001],
+        "hidden_size": [16, 32, 64],
+    }
+
+
+def test_extra_fields_and_data_params_reach_the_spec():
+    form = W.tiny_form()
+    form.grid["dropout"] = "0, 0.3"
+    form.grid["split"] = "0.8,0.1,0.1; 0.7,0.15,0.15"
+    form.data_params = "length=300, noise=0.1"
+    spec, cells, problems = W.build_spec(form)
+    assert not problems
+    assert spec.grid["dropout"] == [0.0, 0.3] and spec.grid["split"] == [[0.8, 0.1, 0.1], [0.7, 0.15, 0.15]]
+    assert spec.data.params == {"length": 300, "noise": 0.1}
+    assert len(cells) == 2 * 2 * 2 * 2
+    form.data_params = "lenght=300"
+    _, _, problems = W.build_spec(form)
+    assert not problems  # a typo in a parameter name is caught when the data are prepared:
+    spec, cells, _ = W.build_spec(form)
+    _, data_problems = W.check_data(cells)
+    assert data_problems and "lenght" in data_problems[0]
+
+
+def test_a_sweep_that_cannot_start_reports_and_marks_it_failed(store_env):
+    form = W.tiny_form()
+    form.data_params = "lenght=300"
+    spec, _, _ = W.build_spec(form)
+    job = W.SweepJob(spec, store_env, workers=0)
+    job.start()
+    assert job.join(TIMEOUT)
+    snap = job.snapshot()
+    assert snap.status == "error" and "lenght" in snap.message
+    assert RunStore(store_env).get_sweep(job.sweep_id)["status"] == "failed"
+
+
+def test_estimate_counts_cells_and_scales_with_workers():
+    spec, cells, _ = W.build_spec(W.tiny_form())
+    one = W.estimate(spec, cells, workers=0)
+    assert (one.n_configs, one.n_seeds, one.n_cells, one.n_runs) == (2, 2, 4, 8)
+    assert one.steps == 4 * 2 * 2 * 5  # cells × optimizers × epochs × ceil(160 training windows / 32)
+    assert 0 < one.seconds < 30 and not one.needs_confirm and not one.refused
+    stored = W.estimate(spec, cells, workers=0, stored={cells[0].key, cells[1].key})
+    assert stored.n_stored == 2 and stored.seconds < one.seconds
+    assert W.fmt_duration(75) == "1 min 15 s" and W.fmt_duration(7300) == "2 h 01 min"
+
+
+def test_verdict_says_when_seed_noise_cannot_be_judged(store_env):
+    form = W.tiny_form()
+    form.n_seeds = 1
+    spec, _, _ = W.build_spec(form)
+    job = W.SweepJob(spec, store_env, workers=0)
+    job.start()
+    assert job.join(TIMEOUT)
+    records = W.load_records(store_env, job.sweep_id)
+    assert W.seeds_per_config(records) == 1
+    level, text = W.verdict(W.summary(records), 1)
+    assert level == "warning" and "cannot be judged" in text and "3 or more seeds" in text
+    assert "chosen on validation loss" in text and "persistence" in text
+    table = W.results_table(records)
+    assert len(table) == 4 and table["MAPE % std"].isna().all()  # one seed: no spread, no interval
+
+
+def test_filter_runs_by_every_field():
+    df = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "sweep_id": [1, 1, 2, None],
+            "label": ["Adam", "RMSprop", "Adam", "SGD"],
+            "dataset": ["noisy_sine", "noisy_sine", "co2", "co2"],
+            "diverged": [False, True, False, False],
+            "created": [
+                "2024-05-01T10:00:00+00:00",
+                "2024-05-02T10:00:00+00:00",
+                "2024-06-01T10:00:00+00:00",
+                "2024-06-02T23:59:00+00:00",
+            ],
+        }
+    )
+    ids = lambda d: list(d["id"])  # noqa: E731
+    assert ids(W.filter_runs(df, sweeps=[1])) == [1, 2]
+    assert ids(W.filter_runs(df, sweeps=[None])) == [4]
+    assert ids(W.filter_runs(df, optimizers=["Adam"])) == [1, 3]
+    assert ids(W.filter_runs(df, datasets=["co2"])) == [3, 4]
+    assert ids(W.filter_runs(df, diverged="yes")) == [2] and ids(W.filter_runs(df, diverged="no")) == [1, 3, 4]
+    since, until = pd.Timestamp("2024-05-02").date(), pd.Timestamp("2024-06-02").date()
+    assert ids(W.filter_runs(df, since=since, until=until)) == [2, 3, 4]
+    assert ids(W.filter_runs(df, sweeps=[1, 2], optimizers=["Adam"], diverged="no")) == [1, 3]
