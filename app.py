@@ -15,11 +15,11 @@ st.set_page_config(
 widgets.init_session()
 
 PAGES = [
-    st.Page("pages/race.py", title="Optimizer race", icon="🏁", default=True),
-    st.Page("pages/gru_explained.py", title="How a GRU works", icon="🧠", url_path="gru_explained"),
-    st.Page("pages/gate_inspector.py", title="Gate inspector", icon="🔬", url_path="gate_inspector"),
-    st.Page("pages/vanishing.py", title="Vanishing gradients", icon="📉", url_path="vanishing"),
-    st.Page("pages/optimizer_lab.py", title="Optimizer lab", icon="🧭", url_path="optimizer_lab"),
+    st.Page("pages/race.py", title="Optimizer race", icon=":material/flag:", default=True),
+    st.Page("pages/gru_explained.py", title="How a GRU works", icon=":material/psychology:", url_path="gru_explained"),
+    st.Page("pages/gate_inspector.py", title="Gate inspector", icon=":material/biotech:", url_path="gate_inspector"),
+    st.Page("pages/vanishing.py", title="Vanishing gradients", icon=":material/trending_down:", url_path="vanishing"),
+    st.Page("pages/optimizer_lab.py", title="Optimizer lab", icon=":material/explore:", url_path="optimizer_lab"),
     st.Page("pages/sweep.py", title="Sweep", icon=":material/grid_on:", url_path="sweep"),
     st.Page("pages/history.py", title="Run history", icon=":material/history:", url_path="history"),
 ]
