@@ -8,6 +8,16 @@ drawn comes from the engine (``gru_core``).
 Every figure has a title, axis titles with units, named legend entries and a fixed colour per
 optimizer: :data:`OPTIMIZER_COLORS` (the Okabe-Ito colour-blind-safe palette) by optimizer family, and
 :func:`assign_colors` to give every contestant of one race its own colour, the same in every chart.
+
+Presentation mode (projectors)
+    :func:`presentation` returns a copy of any figure with larger fonts, thicker lines and bigger
+    markers; data and colours are untouched.  The page applies it at render time when the sidebar
+    toggle "Presentation mode" is on.  The toggle's value lives in ``st.session_state["presentation"]``
+    (:data:`PRESENTATION_KEY`, a plain key set up by ``widgets.init_session``, so it survives page
+    changes); every page can use the same helper::
+
+        fig = F.presentation(fig) if st.session_state.get(F.PRESENTATION_KEY) else fig
+        # or: fig = F.present(fig, st.session_state.get(F.PRESENTATION_KEY, False))
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ __all__ = [
     "EXTRA_COLORS",
     "MAX_POINTS",
     "OPTIMIZER_COLORS",
+    "PRESENTATION_KEY",
     "TRUTH_COLOR",
     "assign_colors",
     "chart_config",
@@ -33,6 +44,9 @@ __all__ = [
     "forecast_plot",
     "gate_heatmaps",
     "loss_curves",
+    "present",
+    "presentation",
+    "step_to_epoch",
     "series_preview",
     "thin_indices",
     "update_gate_heatmaps",
@@ -152,12 +166,26 @@ def ema(values: Sequence[float], weight: float) -> np.ndarray:
         return x
     w = min(float(weight), 0.999)
     out = np.full(len(x), np.nan)
-    acc, n = 0.0, 0
-    for i, v in enumerate(x.tolist()):
-        if math.isfinite(v):
-            acc = w * acc + (1.0 - w) * v
-            n += 1
-            out[i] = acc / (1.0 - w**n)
+    ok = np.isfinite(x)
+    v = x[ok]
+    if len(v):
+        # acc_n = w·acc_(n-1) + (1-w)·v_n over the finite values, vectorised (no Python loop per value: a
+        # live chart smooths thousands of epochs at every redraw), then the bias correction 1 - w^n
+        out[ok] = _ema_filter(v, w) / (1.0 - w ** np.arange(1, len(v) + 1))
+    return out
+
+
+def _ema_filter(v: np.ndarray, w: float) -> np.ndarray:
+    """acc_n = w·acc_(n-1) + (1-w)·v_n with acc_0 = 0, in blocks: within a block of length B,
+    acc_(s+j) = w^j·(acc_s + (1-w)·Σ_(i≤j) w^(-i)·v_(s+i)), a cumulative sum; B keeps w^(-B) below ~1e100."""
+    out = np.empty(len(v))
+    block = max(1, int(230.0 / max(-math.log(w), 1e-12)))
+    acc = 0.0
+    for s in range(0, len(v), block):
+        chunk = v[s : s + block]
+        wp = w ** np.arange(1, len(chunk) + 1)
+        out[s : s + len(chunk)] = wp * (acc + (1.0 - w) * np.cumsum(chunk / wp))
+        acc = out[s + len(chunk) - 1]
     return out
 
 
@@ -211,6 +239,13 @@ def _base_layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
     return layout
 
 
+def _scatter(**props: Any) -> dict[str, Any]:
+    """A scatter trace as a plain dict.  The live loss chart is rebuilt at every redraw, and Plotly's
+    property validation costs more than everything else in building it, so :func:`loss_curves` builds
+    dicts and skips validation (the tests check the result against Plotly's validators)."""
+    return {"type": "scatter", **props}
+
+
 def _is_dates(x: Any) -> bool:
     try:
         return np.issubdtype(np.asarray(x).dtype, np.datetime64)
@@ -233,6 +268,9 @@ def loss_curves(
     max_points: int = MAX_POINTS,
     title: str = "Loss per epoch: training (solid) and validation (dashed)",
     height: int = 460,
+    interventions: Sequence[Mapping[str, Any]] | None = None,
+    pauses: Sequence[Mapping[str, Any]] | None = None,
+    steps_per_epoch: int | None = None,
 ) -> go.Figure:
     """Training (solid) and validation (dashed) MSE per epoch for every optimizer, overlaid.
 
@@ -243,15 +281,25 @@ def loss_curves(
     (divergence).  ``smooth`` in [0, 1) smooths the drawn curves (display only; the raw curve stays faint).
     ``total_epochs`` (while training) fixes the x range so a live curve grows from left to right: the axis
     spans 10, 20, 40, … epochs (at most ``total_epochs``) and doubles when the curves reach its end.
+
+    ``interventions``: learning rates changed mid-race, as in ``race.interventions`` (dicts with
+    ``step`` — the first mini-batch trained with the new value —, ``optimizer``, ``old``, ``new``, and
+    optionally ``pending: True`` for a change asked for but not applied yet).  Each is drawn on its
+    optimizer's curve, in its colour: a vertical dash-dot line where the new value starts (the fractional
+    epoch ``(step - 1) / steps_per_epoch``), a diamond on the training curve and a label "Adam: lr 0.001 →
+    0.05".  ``pauses``: as in ``race.pauses`` (``step``, ``epoch``, ``changed``); only pauses during which
+    something changed are drawn (a grey dotted line labelled "‖ paused").  ``steps_per_epoch``: mini-batches
+    per epoch, to place steps on the epoch axis (without it, it is read from the history).
     """
     names = list(history)
     cmap = _colors(names, colors)
     markers = markers or {}
-    traces: list[go.Scatter] = []
+    traces: list[dict[str, Any]] = []
     annotations: list[dict] = []
     shapes: list[dict] = []
     lo_hi = [math.inf, 0.0]  # smallest and largest positive loss drawn
     last_epoch = 0.0
+    drawn_train: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # name -> (epochs, drawn training loss)
     for name in names:
         recs = list(history[name])
         color = cmap[name]
@@ -271,7 +319,7 @@ def loss_curves(
         for series, kind, dash in ((train, "train", "solid"), (val, "validation", "dash")):
             if smooth > 0:
                 traces.append(
-                    go.Scatter(
+                    _scatter(
                         x=epochs[idx],
                         y=series[idx],
                         mode="lines",
@@ -286,8 +334,10 @@ def loss_curves(
                 drawn = ema(series, smooth)
             else:
                 drawn = series
+            if kind == "train":
+                drawn_train[name] = (epochs, drawn)
             traces.append(
-                go.Scatter(
+                _scatter(
                     x=epochs[idx],
                     y=drawn[idx],
                     mode="lines" if len(idx) > 1 else "lines+markers",
@@ -302,7 +352,7 @@ def loss_curves(
         best = m.get("best_epoch")
         if best is not None and int(best) in by_epoch and math.isfinite(val[by_epoch[int(best)]]):
             traces.append(
-                go.Scatter(
+                _scatter(
                     x=[best],
                     y=[val[by_epoch[int(best)]]],
                     mode="markers",
@@ -325,7 +375,7 @@ def loss_curves(
                 i = by_epoch[int(stop)]
                 y = val[i] if math.isfinite(val[i]) else train[i]
                 traces.append(
-                    go.Scatter(
+                    _scatter(
                         x=[stop],
                         y=[y],
                         mode="markers+text",
@@ -364,7 +414,7 @@ def loss_curves(
             step = m.get("diverged_step")
             label = f"{name} diverged" + (f" (step {step})" if step is not None else "")
             traces.append(
-                go.Scatter(
+                _scatter(
                     x=[x],
                     y=[y if y is not None else 1.0],
                     mode="markers",
@@ -396,6 +446,12 @@ def loss_curves(
                     "bordercolor": color,
                 }
             )
+    spe = steps_per_epoch or _steps_per_epoch(history)
+    if spe and (interventions or pauses):
+        _intervention_marks(interventions or (), pauses or (), spe, cmap, drawn_train, traces, shapes, annotations)
+        marks_x = [s["x0"] for s in shapes if s.get("name", "").startswith(("lr change", "pause"))]
+        if marks_x:
+            last_epoch = max(last_epoch, max(marks_x))
     xaxis: dict[str, Any] = {"title": {"text": "epoch"}, "rangemode": "tozero"}
     if total_epochs:  # live: a fixed axis, doubled when the curves reach its end (few rescales)
         upper = 10
@@ -410,10 +466,163 @@ def loss_curves(
         yaxis["rangemode"] = "tozero"
     elif lo_hi[0] < math.inf:
         yaxis.update(_log_ticks(lo_hi[0], lo_hi[1]))
+    x_end = xaxis["range"][1] if "range" in xaxis else last_epoch
+    for a in annotations:  # a label in the right half of the chart extends to the left of its line
+        if a.get("name") in ("lr label", "pause label") and x_end and a["x"] > 0.55 * x_end:
+            a["xanchor"] = "right" if a.get("name") == "lr label" else a["xanchor"]
     layout = _base_layout(title, height, xaxis=xaxis, yaxis=yaxis, annotations=annotations, shapes=shapes)
     if not traces:
         layout["annotations"] = [_empty_note("Press Train: the curves appear here after the first epoch.")]
-    return go.Figure(data=traces, layout=layout)
+    return go.Figure(data=traces, layout=layout, _validate=False)  # see _scatter
+
+
+def step_to_epoch(step: float, steps_per_epoch: int) -> float:
+    """Where a global mini-batch count sits on the epoch axis: after ``step`` steps, ``step / spe``
+    epochs are done (the epoch-``e`` point of a loss curve is drawn at ``e``, after ``e × spe`` steps)."""
+    return float(step) / max(1, int(steps_per_epoch))
+
+
+def _steps_per_epoch(history: Mapping[str, Sequence[Mapping[str, Any]]]) -> int | None:
+    """Mini-batches per epoch, read from a history's records (``step`` / ``epoch`` of the first one)."""
+    for recs in history.values():
+        for r in recs:
+            e, s = r.get("epoch"), r.get("step")
+            if e and s:
+                return max(1, round(float(s) / float(e)))
+    return None
+
+
+def _fmt_lr(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "?"
+    return f"{f:.3g}" if math.isfinite(f) else "?"
+
+
+MAX_MARK_LABELS = 8  # at most this many lr-change labels are written on a chart (every change keeps its line)
+
+
+def _intervention_marks(
+    interventions: Sequence[Mapping[str, Any]],
+    pauses: Sequence[Mapping[str, Any]],
+    spe: int,
+    cmap: Mapping[str, str],
+    drawn_train: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    traces: list,
+    shapes: list,
+    annotations: list,
+) -> None:
+    """Learning-rate changes (per optimizer, in its colour) and the pauses in which something changed."""
+    by_name: dict[str, list[tuple[float, Mapping[str, Any]]]] = {}
+    for iv in interventions:
+        name = iv.get("optimizer")
+        if name not in cmap or iv.get("step") is None:
+            continue
+        by_name.setdefault(name, []).append((step_to_epoch(float(iv["step"]) - 1, spe), iv))
+    labelled = sorted((x, str(iv.get("optimizer")), i) for i, (x, iv) in
+                      enumerate(p for lst in by_name.values() for p in lst))[-MAX_MARK_LABELS:]  # fmt: skip
+    keep = {(n, i) for _, n, i in labelled}
+    n_labels = 0
+    flat_index = 0
+    for name, items in by_name.items():
+        color = cmap[name]
+        xs, ys, texts = [], [], []
+        ex, ey = drawn_train.get(name, (np.array([]), np.array([])))
+        ok = np.isfinite(ex) & np.isfinite(ey)
+        for x, iv in items:
+            pending = bool(iv.get("pending"))
+            y = float(np.interp(x, ex[ok], ey[ok])) if ok.any() else None
+            label = f"{name}: lr {_fmt_lr(iv.get('old'))} → {_fmt_lr(iv.get('new'))}"
+            if pending:
+                label += " (from the next step)"
+            xs.append(x)
+            ys.append(y)
+            texts.append(f"{label}, from step {int(iv['step'])} (epoch {x:.2f})")
+            shapes.append(
+                {
+                    "type": "line",
+                    "name": f"lr change {name}",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": x,
+                    "x1": x,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": color, "width": 2.5, "dash": "dot" if pending else "dashdot"},
+                }
+            )
+            if (name, flat_index) in keep:
+                row = n_labels % 4  # consecutive labels one under the other: close changes stay readable
+                n_labels += 1
+                annotations.append(
+                    {
+                        "x": x,
+                        "y": 1.0 - 0.08 * row,
+                        "xref": "x",
+                        "yref": "paper",
+                        "xanchor": "left",
+                        "yanchor": "top",
+                        "name": "lr label",
+                        "text": f"⚙ {label}",
+                        "showarrow": False,
+                        "font": {"color": color, "size": 14},
+                        "bgcolor": "rgba(255,255,255,0.85)",
+                        "bordercolor": color,
+                        "borderpad": 3,
+                    }
+                )
+            flat_index += 1
+        if any(y is not None for y in ys):
+            traces.append(
+                _scatter(
+                    x=xs,
+                    y=[y if y is not None else np.nan for y in ys],
+                    mode="markers",
+                    name=f"{name} · lr change",
+                    marker={"symbol": "diamond", "size": 14, "color": color, "line": {"color": "white", "width": 1.5}},
+                    text=texts,
+                    legendgroup=name,
+                    showlegend=False,
+                    hovertemplate="%{text}<extra></extra>",
+                )
+            )
+    drawn_pauses = set()
+    for p in pauses:
+        if not p.get("changed") or p.get("step") is None:
+            continue
+        x = step_to_epoch(float(p["step"]), spe)
+        if round(x, 6) in drawn_pauses:
+            continue
+        drawn_pauses.add(round(x, 6))
+        shapes.append(
+            {
+                "type": "line",
+                "name": "pause (changed)",
+                "xref": "x",
+                "yref": "paper",
+                "x0": x,
+                "x1": x,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#555555", "width": 1.5, "dash": "dot"},
+            }
+        )
+        annotations.append(
+            {
+                "x": x,
+                "y": 0.0,
+                "xref": "x",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "name": "pause label",
+                "text": "‖ paused here",
+                "showarrow": False,
+                "font": {"color": "#444444", "size": 12},
+                "bgcolor": "rgba(255,255,255,0.85)",
+            }
+        )
 
 
 def _log_ticks(lo: float, hi: float) -> dict[str, Any]:
@@ -752,3 +961,107 @@ def series_preview(
         margin={"l": 80, "r": 30, "t": 60, "b": 50},
     )
     return go.Figure(data=traces, layout=layout)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# presentation mode
+# ----------------------------------------------------------------------------------------------------------
+
+PRESENTATION_KEY = "presentation"  # st.session_state key of the "Presentation mode" toggle (bool)
+PRESENT_FONT = 1.4  # font sizes × this
+PRESENT_LINE = 1.8  # line widths × this
+PRESENT_MARKER = 1.5  # marker sizes × this
+PRESENT_HEIGHT = 1.15  # figure height × this (bigger text needs room)
+
+
+def _scale(d: dict, key: str, factor: float, default: float | None = None) -> None:
+    v = d.get(key)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        d[key] = round(v * factor, 2)
+    elif v is None and default is not None:
+        d[key] = round(default * factor, 2)
+
+
+def _font(d: dict | None, key: str, default: float | None = None) -> None:
+    """Scale ``d[key]["size"]`` (a font), creating it from ``default`` when missing."""
+    if not isinstance(d, dict):
+        return
+    f = d.get(key)
+    if f is None and default is not None:
+        f = d[key] = {}
+    if isinstance(f, dict):
+        _scale(f, "size", PRESENT_FONT, default)
+
+
+def _copy_tree(v: Any) -> Any:
+    """A copy of nested dicts and lists; anything else (arrays, numbers, strings) is shared."""
+    if isinstance(v, dict):
+        return {k: _copy_tree(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_copy_tree(x) for x in v]
+    return v
+
+
+def presentation(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` for a projector: fonts × 1.4, lines × 1.8, markers × 1.5, a little taller.
+
+    Pure: ``fig`` is not changed, and neither are the data, the colours or the dash styles.  Works on any
+    figure of this module (and on most Plotly figures); see the module docstring for the session toggle.
+    """
+    # Plotly's own copies (go.Figure(fig), to_plotly_json) re-validate or re-encode every data array; the
+    # raw property trees are copied instead, sharing the (never modified) data arrays.
+    d = {"data": _copy_tree(list(fig._data)), "layout": _copy_tree(dict(fig._layout))}
+    layout = d["layout"]
+    base = (layout.get("font") or {}).get("size") or 12
+    _font(layout, "font", 12)
+    title = layout.get("title")
+    if isinstance(title, dict):
+        _font(title, "font", base * 1.25)
+    legend = layout.setdefault("legend", {})
+    _font(legend, "font", base)
+    hover = layout.setdefault("hoverlabel", {})
+    _font(hover, "font", 13)
+    for name, axis in list(layout.items()):
+        if not isinstance(axis, dict):
+            continue
+        if name.startswith(("xaxis", "yaxis")):
+            if isinstance(axis.get("title"), dict):
+                _font(axis["title"], "font")
+            _font(axis, "tickfont")
+            _scale(axis, "linewidth", PRESENT_LINE)
+        if name.startswith("coloraxis") and isinstance(axis.get("colorbar"), dict):
+            cb = axis["colorbar"]
+            _font(cb, "tickfont")
+            if isinstance(cb.get("title"), dict):
+                _font(cb["title"], "font")
+            _scale(cb, "thickness", 1.3)
+    for ann in layout.get("annotations") or []:
+        _font(ann, "font", base)
+    for shape in layout.get("shapes") or []:
+        if isinstance(shape.get("line"), dict):
+            _scale(shape["line"], "width", PRESENT_LINE, 2)
+    for trace in d.get("data") or []:
+        kind = trace.get("type", "scatter")
+        if kind in ("scatter", "scattergl"):
+            mode = str(trace.get("mode") or "lines")
+            if "lines" in mode or "line" in trace:
+                line = trace.setdefault("line", {})
+                _scale(line, "width", PRESENT_LINE, 2)
+            if "markers" in mode or "marker" in trace:
+                marker = trace.setdefault("marker", {})
+                _scale(marker, "size", PRESENT_MARKER, 6)
+                if isinstance(marker.get("line"), dict):
+                    _scale(marker["line"], "width", PRESENT_LINE)
+            if "text" in mode:
+                _font(trace, "textfont", base)
+    _scale(layout, "height", PRESENT_HEIGHT, 450)
+    margin = layout.get("margin")
+    if isinstance(margin, dict):
+        for side in ("l", "r", "t", "b"):
+            _scale(margin, side, 1.25)
+    return go.Figure(d, _validate=False)  # only sizes changed, all valid: skip Plotly's slow re-validation
+
+
+def present(fig: go.Figure, on: bool) -> go.Figure:
+    """``presentation(fig)`` when ``on`` (the session toggle), else ``fig`` itself."""
+    return presentation(fig) if on else fig

@@ -61,10 +61,16 @@ export default function (component) {
 _component = st.components.v2.component("gru_lab_live_plot", js=_JS, isolate_styles=False)
 
 
-def live_plotly_chart(fig: go.Figure, key: str, config: dict[str, Any] | None = None) -> None:
-    """Show ``fig`` under a stable ``key``; later calls with the same key redraw the chart in place."""
+def live_plotly_chart(
+    fig: go.Figure, key: str, config: dict[str, Any] | None = None, spec: str | None = None
+) -> None:
+    """Show ``fig`` under a stable ``key``; later calls with the same key redraw the chart in place.
+
+    ``spec``: ``fig.to_json()`` if the caller has it already (an unchanged live figure is not serialised
+    again at every redraw; see ``runs.figure_json``)."""
     if MODE == "plotly_chart":
         st.plotly_chart(fig, key=key, config=config, theme=None)
         return
     height = int(fig.layout.height or 450)
-    _component(key=key, data={"spec": fig.to_json(), "config": config or {}}, height=height)
+    _component(key=key, data={"spec": spec if spec is not None else fig.to_json(), "config": config or {}},
+               height=height)  # fmt: skip

@@ -1,14 +1,19 @@
 """From a :class:`~gru_ui.state.LabConfig` to a running race, and from a finished race to tables and files.
 
 No Streamlit import.  Everything numerical is the engine's: this module only calls ``gru_core``
-(``load_dataset``, ``load_csv``, ``prepare``, ``Race``, ``LiveRace``, the baselines) and rearranges its
-answers for display and export.
+(``load_dataset``, ``load_csv``, ``prepare``, ``Race``, ``LiveRace``, the baselines, ``save_model`` /
+``load_model``) and rearranges its answers for display and export.
+
+It also holds what the page does at every live redraw that is not Streamlit (:func:`loss_figure`,
+:func:`cached_figure`), so ``bench/bench_longrun.py`` measures the page's own code path without a browser.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
+import itertools
 import json
 import math
 import threading
@@ -20,32 +25,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gru_core.checkpoint import Checkpoint, CheckpointError, load_model, save_model_bytes
 from gru_core.cli import to_jsonable
 from gru_core.data import CsvColumns, DataError, Prepared, csv_columns, load_csv, prepare
 from gru_core.datasets import DATASETS, load_dataset
-from gru_core.gru import GRUConfig
+from gru_core.gru import GRUConfig, GRURegressor
 from gru_core.live import LiveRace, Snapshot
-from gru_core.metrics import baseline_metrics, linear_ar_forecast, persistence_forecast
-from gru_core.optim import make_optimizer
+from gru_core.metrics import baseline_metrics, linear_ar_forecast, persistence_forecast, regression_metrics
+from gru_core.optim import OPTIMIZERS, make_optimizer
 from gru_core.train import Contestant, Race, TrainConfig
 
+from . import figures as F
 from . import state as S
 
 __all__ = [
+    "ModelUpload",
     "RaceHandle",
     "Upload",
     "active_races",
     "build_race",
+    "cached_figure",
     "check_config",
+    "config_from_run_json",
     "curves_csv",
     "error_summary",
     "forecast_data",
     "format_table",
     "heartbeat",
+    "loss_figure",
     "metrics_csv",
+    "model_file",
+    "read_model_upload",
     "read_upload",
     "results_table",
     "run_json",
+    "set_lr",
+    "share_query",
     "start_race",
     "stop_orphans",
     "verdict",
@@ -166,6 +181,7 @@ def check_config(cfg: S.LabConfig, series: pd.Series | None) -> tuple[Prepared |
             split=cfg.split,
             scaler=cfg.scaler,
             fit_scaler_on=cfg.fit_on,
+            split_by=cfg.split_by,
         )
     except DataError as exc:
         problems.append(str(exc))
@@ -180,8 +196,13 @@ def check_config(cfg: S.LabConfig, series: pd.Series | None) -> tuple[Prepared |
 # ----------------------------------------------------------------------------------------------------------
 
 
-def build_race(prepared: Prepared, cfg: S.LabConfig) -> Race:
-    """The engine's Race for a configuration (raises ValueError for what check_config could not see)."""
+def build_race(prepared: Prepared, cfg: S.LabConfig, initial: ModelUpload | None = None) -> Race:
+    """The engine's Race for a configuration (raises ValueError for what check_config could not see).
+
+    ``cfg.interventions`` are replayed exactly.  ``initial`` (an uploaded model that
+    :func:`model_fits` the configuration) gives every contestant its weights, and its optimizer state to
+    the contestants of the same optimizer and flavour, when the engine supports it
+    (:func:`engine_can_continue`); otherwise it is ignored."""
     labels = S.contestant_labels(cfg.optimizers)
     contestants = [
         Contestant(e.key, flavor=e.flavor, hyper=e.full_hyper(), label=label)
@@ -212,7 +233,20 @@ def build_race(prepared: Prepared, cfg: S.LabConfig) -> Race:
         schedule=cfg.schedule,
         log_every=log_every,
     )
-    return Race(prepared, model, contestants, train)
+    extra: dict[str, Any] = {}
+    if initial is not None and initial.checkpoint is not None and engine_can_continue():
+        params, states = initial_state(initial, cfg)
+        extra = {"initial_params": params, "initial_optimizer_states": states}
+    interventions = [dict(iv) for iv in cfg.interventions] or None
+    return Race(prepared, model, contestants, train, interventions=interventions, **extra)
+
+
+def engine_can_continue() -> bool:
+    """Does the engine's Race accept ``initial_params`` (continue training an uploaded model)?"""
+    try:
+        return "initial_params" in inspect.signature(Race.__init__).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
 
 
 _ACTIVE: weakref.WeakSet[LiveRace] = weakref.WeakSet()
@@ -286,7 +320,14 @@ class RaceHandle:
     units: str
     n_batches: int
     started: float = field(default_factory=time.time)
+    rid: int = field(default_factory=itertools.count(1).__next__)  # distinct per race: widget keys
+    initial_from: str | None = None  # the uploaded model file this race continued from
     final_drawn: bool = False  # a full page run completed after the race ended (the timers are off)
+    drawn_status: str | None = None  # the race's status when the last full page run drew the controls
+    asked: list[dict] = field(default_factory=list)  # learning rates changed on the page (see set_lr)
+    iv_seen: int = 0  # interventions already copied into the page's replay list
+    lr_shown: dict[str, float] = field(default_factory=dict)  # name -> lr the live control was synced to
+    models: dict[str, Any] | None = None  # copies of the trained models, taken while nothing trains
     redraw_ms: float | None = None  # smoothed wall time of one redraw of the live curves
     gates_ms: float | None = None  # … and of the gate heatmaps
     fig_cache: dict[str, Any] = field(default_factory=dict)  # slot -> (what it shows, figure)
@@ -304,10 +345,13 @@ def start_race(
     series: pd.Series,
     colors: dict[str, str],
     max_races: int | None = None,
+    initial: ModelUpload | None = None,
 ) -> RaceHandle:
-    """Build and start a race in its own thread.  Raises RuntimeError when the server is at its limit."""
+    """Build and start a race in its own thread.  Raises RuntimeError when the server is at its limit.
+
+    ``initial``: an uploaded model to continue from (see :func:`build_race`)."""
     limit = S.LIMITS["max_races"] if max_races is None else max_races
-    race = build_race(prepared, cfg)
+    race = build_race(prepared, cfg, initial)
     live = LiveRace(race)
     with _ACTIVE_LOCK:
         running = sum(1 for lv in list(_ACTIVE) if lv.running)
@@ -331,6 +375,7 @@ def start_race(
         series_name=series_label(series),
         units=series_units(series),
         n_batches=math.ceil(len(prepared.X_train) / cfg.batch),
+        initial_from=initial.name if initial is not None and engine_can_continue() else None,
     )
     weakref.finalize(handle, live.stop)  # the session is gone: stop training for nobody
     return handle
@@ -356,10 +401,15 @@ def steps_per_second(snap: Snapshot) -> float | None:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def forecast_data(prepared: Prepared, result: dict | None, step: int = 0) -> dict[str, Any]:
+def forecast_data(
+    prepared: Prepared, result: dict | None, step: int = 0, forecasts: dict | None = None
+) -> dict[str, Any]:
     """What the forecast chart draws, in the series' units: x (dates or positions), truth, the baselines'
     forecasts (the engine's persistence and linear-AR functions) and each run's forecast (from the
-    engine's result; None while training or for a diverged run), all at horizon step ``step``."""
+    engine's result; None while training or for a diverged run), all at horizon step ``step``.
+
+    Without a result, ``forecasts`` (a snapshot's: name -> (N, horizon) test predictions as of the last
+    epoch or pause, computed by the engine) are drawn instead."""
     x = np.asarray(prepared.target_index("test", step))
     truth = np.asarray(prepared.y_test_raw)[:, step]
     baselines = {
@@ -372,6 +422,10 @@ def forecast_data(prepared: Prepared, result: dict | None, step: int = 0) -> dic
     for run in (result or {}).get("runs", []):
         pred = run.get("test_pred")
         preds[run["name"]] = None if pred is None else np.asarray(pred, dtype=np.float64)[:, step]
+    if result is None:
+        for name, pred in (forecasts or {}).items():
+            arr = None if pred is None else np.asarray(pred, dtype=np.float64).reshape(len(truth), -1)
+            preds[name] = None if arr is None or not np.isfinite(arr).all() else arr[:, step]
     return {"x": x, "truth": truth, "baselines": baselines, "predictions": preds}
 
 
@@ -460,13 +514,22 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def error_summary(prepared: Prepared, result: dict | None) -> pd.DataFrame:
-    """Test RMSE and MAE of every finished run and both baselines (the engine's numbers), as strings."""
+def error_summary(prepared: Prepared, result: dict | None, forecasts: dict | None = None) -> pd.DataFrame:
+    """Test RMSE and MAE of every finished run and both baselines (the engine's numbers), as strings.
+
+    Without a result, ``forecasts`` (a paused race's test predictions) are scored with the engine's
+    ``regression_metrics``, so a pause shows where each optimizer stands."""
     base = (result or {}).get("baselines") or baseline_metrics(prepared)
     rows = [
         {"model": r["name"], "RMSE": _metric(r.get("test"), "rmse"), "MAE": _metric(r.get("test"), "mae")}
         for r in (result or {}).get("runs", [])
     ]
+    if result is None:
+        y = np.asarray(prepared.y_test_raw, dtype=np.float64)
+        for name, pred in (forecasts or {}).items():
+            arr = None if pred is None else np.asarray(pred, dtype=np.float64).reshape(y.shape)
+            m = regression_metrics(y, arr) if arr is not None and np.isfinite(arr).all() else None
+            rows.append({"model": name, "RMSE": _metric(m, "rmse"), "MAE": _metric(m, "mae")})
     rows.append(
         {
             "model": "persistence",
@@ -534,12 +597,18 @@ def metrics_csv(table: pd.DataFrame, units: str = "") -> str:
 
 
 def run_json(handle: RaceHandle, snap: Snapshot) -> str:
-    """The whole run: configuration (also as the URL query), data description, histories and metrics."""
+    """The whole run: configuration (also as the URL query, learning-rate changes included, so
+    :func:`config_from_run_json` replays it), data description, histories, learning-rate changes, pauses
+    and metrics."""
     p = handle.prepared
     payload = {
         "app": "GRU Optimizer Lab",
-        "config": handle.cfg.to_dict(),
-        "query": handle.query,
+        "config": share_config(handle, snap).to_dict(),
+        "query": share_query(handle, snap),
+        "steps_per_epoch": handle.n_batches,
+        "interventions": snap.interventions,
+        "pauses": snap.pauses,
+        "initial_weights": handle.initial_from,
         "data": {
             "name": handle.series_name,
             "units": handle.units,
@@ -562,3 +631,439 @@ def dataset_description(key: str) -> str:
         return ""
     units = f" Units: {spec.units}." if spec.units else ""
     return f"{spec.description}{units} Source: {spec.source}."
+
+
+def config_from_run_json(text: str | bytes) -> tuple[S.LabConfig, list[str]]:
+    """The configuration of a run exported by :func:`run_json` (its ``query``, learning-rate changes
+    included), plus notices.  Never raises: unreadable input gives the defaults and a notice."""
+    try:
+        payload = json.loads(text)
+        query = payload["query"]
+        if not isinstance(query, dict):
+            raise TypeError("query is not an object")
+    except (ValueError, TypeError, KeyError) as exc:
+        return S.default_config(), [f"not a run exported by this app ({type(exc).__name__})"]
+    return S.decode_query(query)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# classroom control: learning rates changed mid-race, pauses
+# ----------------------------------------------------------------------------------------------------------
+
+
+def is_training(snap: Snapshot) -> bool:
+    """True while the worker may be updating the models (running and not halted in a pause)."""
+    return snap.status in ("running", "idle")
+
+
+def set_lr(handle: RaceHandle, name: str, value: float) -> None:
+    """Change one contestant's learning rate from the next mini-batch on (the engine records it)."""
+    snap = handle.live.snapshot()
+    old = base_lrs(handle, snap).get(name)
+    handle.live.set_lr(name, value)
+    handle.asked.append({"optimizer": name, "new": float(value), "old": old, "step": snap.step + 1})
+
+
+def base_lrs(handle: RaceHandle, snap: Snapshot) -> dict[str, float]:
+    """Each contestant's learning rate before any schedule: its configured value, then every applied
+    change in order (asked-for changes not applied yet are in :func:`pending_changes`)."""
+    out = {name: float(run.contestant.hyper.get("lr", run.opt.lr)) for name, run in handle.race.runs.items()}
+    for iv in snap.interventions:
+        if iv.get("field", "lr") == "lr" and iv.get("optimizer") in out:
+            out[iv["optimizer"]] = float(iv["new"])
+    for iv in pending_changes(handle, snap):
+        out[iv["optimizer"]] = float(iv["new"])
+    return out
+
+
+def pending_changes(handle: RaceHandle, snap: Snapshot) -> list[dict]:
+    """Learning rates asked for on the page that the engine has not applied yet (it applies them
+    before the next mini-batch): each asked change is matched, in order, to an applied one."""
+    applied = [iv for iv in snap.interventions if iv.get("field", "lr") == "lr"]
+    used = [False] * len(applied)
+    pending = []
+    for a in handle.asked:
+        for i, iv in enumerate(applied):
+            if not used[i] and iv["optimizer"] == a["optimizer"] and iv["new"] == a["new"] and iv["step"] >= a["step"]:
+                used[i] = True
+                break
+        else:
+            pending.append({**a, "pending": True, "field": "lr"})
+    return pending
+
+
+def merge_changes(interventions: list[dict]) -> list[dict]:
+    """One change per optimizer and step: a teacher sliding 0.001 → 0.002 → 0.005 during one pause makes
+    several changes that all take effect before the same mini-batch; they act as one, 0.001 → 0.005 (the
+    first ``old``, the last ``new``), and are drawn, described and shared as one.  Order is kept."""
+    out: list[dict] = []
+    index: dict[tuple, int] = {}
+    for iv in interventions:
+        k = (iv.get("optimizer"), iv.get("step"), bool(iv.get("pending")))
+        if k in index:
+            out[index[k]] = {**out[index[k]], "new": iv["new"]}
+        else:
+            index[k] = len(out)
+            out.append(dict(iv))
+    return out
+
+
+def share_config(handle: RaceHandle, snap: Snapshot) -> S.LabConfig:
+    """The run's configuration with every learning-rate change it made (a link to it replays them)."""
+    from dataclasses import replace
+
+    applied = [
+        {"step": int(iv["step"]), "optimizer": iv["optimizer"], "field": "lr", "new": float(iv["new"])}
+        for iv in merge_changes(list(snap.interventions))
+        if iv.get("field", "lr") == "lr"
+    ]
+    # replayed changes the race has not reached yet stay in the link (a change for step s is applied just
+    # before step s runs, so every one with step <= snap.step is among the applied ones)
+    ahead = [dict(iv) for iv in handle.cfg.interventions if int(iv["step"]) > snap.step]
+    return replace(handle.cfg, interventions=applied + ahead)
+
+
+def share_query(handle: RaceHandle, snap: Snapshot) -> dict[str, Any]:
+    """The URL query parameters that replay this run (learning-rate changes included)."""
+    return S.encode_query(share_config(handle, snap))
+
+
+def describe_interventions(interventions: list[dict], steps_per_epoch: int | None = None) -> list[str]:
+    """One line per learning-rate change: "Adam: lr → 0.05 from step 123 (epoch 4.9)"."""
+    out = []
+    for iv in interventions:
+        where = f"from step {int(iv['step'])}"
+        if steps_per_epoch:
+            where += f" (epoch {F.step_to_epoch(int(iv['step']) - 1, steps_per_epoch):.2f})"
+        old = iv.get("old")
+        was = f"{float(old):.3g} → " if old is not None and math.isfinite(float(old)) else "→ "
+        out.append(f"{iv['optimizer']}: lr {was}{float(iv['new']):.3g} {where}")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# live figures (the page's redraw path, shared with bench/bench_longrun.py)
+# ----------------------------------------------------------------------------------------------------------
+
+REBUILD_FACTOR = 5.0  # a live figure is rebuilt at most once per 5× its building time
+LIVE_INTERVAL = 0.5  # seconds between redraws of the loss curves and status columns while a race runs
+GATES_INTERVAL = 1.5  # seconds between redraws of the gate heatmaps (they change once per epoch)
+PAUSED_INTERVAL = 2.0  # while paused nothing trains: the curves are looked at (and kept alive) less often
+
+
+def cached_figure(
+    handle: RaceHandle, slot: str, key: Any, build: Any, live: bool = True, update: Any = None
+) -> Any:
+    """The figure for ``slot``, rebuilt only when ``key`` (what it shows) changed.
+
+    An unchanged figure is sent again as it was: no building, and the browser has nothing to redraw.
+    ``update(old_figure)`` may refresh the old figure in place instead of building a new one (it returns
+    None when it cannot).  While the race runs, a figure is also not rebuilt sooner than
+    ``REBUILD_FACTOR`` times its own building time after the last build, so on a slow machine drawing
+    never takes more than a fifth of the time and the training thread keeps the CPU.
+    """
+    now = time.perf_counter()
+    hit = handle.fig_cache.get(slot)
+    if hit is not None:
+        old_key, fig, built_at, cost = hit
+        if old_key == key or (live and now - built_at < REBUILD_FACTOR * cost):
+            return fig
+        if update is not None and update(fig) is not None:
+            handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now)
+            return fig
+    fig = build()
+    handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now)
+    return fig
+
+
+def figure_json(handle: RaceHandle, slot: str, fig: Any) -> str:
+    """``fig.to_json()``, computed once per figure of ``slot`` (a live chart is re-sent at every redraw;
+    an unchanged figure is not serialised again)."""
+    hit = handle.fig_cache.get(f"{slot}.json")
+    if hit is not None and hit[0] is fig:
+        return hit[1]
+    text = fig.to_json()
+    handle.fig_cache[f"{slot}.json"] = (fig, text)
+    return text
+
+
+LIVE_STATUSES = ("running", "paused")
+
+
+def changes(handle: RaceHandle, snap: Snapshot) -> list[dict]:
+    """Every learning-rate change of the race for display: applied ones, then pending ones (``pending``),
+    merged per optimizer and step (:func:`merge_changes`)."""
+    return merge_changes([dict(iv) for iv in snap.interventions] + pending_changes(handle, snap))
+
+
+_marks = changes
+
+
+def loss_key(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, present: bool) -> tuple:
+    """Everything the loss chart shows: it is rebuilt only when this changes."""
+    return (
+        snap.status,
+        tuple((n, len(h)) for n, h in snap.history.items()),
+        tuple(
+            (n, r.get("status"), r.get("best_epoch"), r.get("diverged_step")) for n, r in snap.runs.items()
+        ),
+        tuple((iv["optimizer"], iv["step"], iv["new"], bool(iv.get("pending"))) for iv in _marks(handle, snap)),
+        tuple((p["step"], p["changed"]) for p in snap.pauses if p.get("changed")),
+        log_y,
+        smooth,
+        present,
+    )
+
+
+def loss_figure(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, present: bool = False):
+    """The live loss chart of the page: curves (thinned to ``F.MAX_POINTS``), best / early-stop /
+    divergence markers, learning-rate changes (applied and pending) and the pauses that changed something."""
+    fig = F.loss_curves(
+        snap.history,
+        log_y=log_y,
+        smooth=smooth,
+        markers=snap.runs,
+        colors=handle.colors,
+        total_epochs=snap.total_epochs if snap.status in LIVE_STATUSES else None,
+        interventions=_marks(handle, snap),
+        pauses=snap.pauses,
+        steps_per_epoch=handle.n_batches,
+    )
+    return F.present(fig, present)
+
+
+def gate_key(snap: Snapshot, layer: int, present: bool) -> tuple:
+    return (snap.status, snap.step if snap.status == "paused" else None,
+            tuple(len(h) for h in snap.history.values()), layer, present)  # fmt: skip
+
+
+def gate_figure(handle: RaceHandle, snap: Snapshot, name: str, layer: int, present: bool = False):
+    """One contestant's live gate heatmaps, from the cache when nothing changed (updated in place when
+    only the values did)."""
+    gates = (snap.gates or {}).get(name)
+    live = snap.status in LIVE_STATUSES
+
+    def build():
+        fig = F.gate_heatmaps(gates, handle.race.gate_input, layer=layer, name=name, color=handle.colors.get(name))
+        return F.present(fig, present)
+
+    def update(fig):
+        return F.update_gate_heatmaps(fig, gates, handle.race.gate_input, layer)
+
+    return cached_figure(handle, f"gates.{name}", gate_key(snap, layer, present), build, live=live, update=update)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# saving and reloading trained models
+# ----------------------------------------------------------------------------------------------------------
+
+MODEL_UPLOAD_MB = 50
+
+
+def _copy_model(model: GRURegressor, opt: Any) -> tuple[GRURegressor, Any]:
+    m = GRURegressor.from_config(model.config)
+    m.params.flat[:] = model.params.flat
+    o = type(opt)(flavor=opt.flavor)
+    o.load_state_dict(opt.state_dict())
+    return m, o
+
+
+def snapshot_models(handle: RaceHandle, snap: Snapshot) -> dict[str, Any] | None:
+    """Copies of every contestant's model and optimizer, taken while nothing trains (finished, stopped or
+    paused; None while training), cached per snapshot version.  Files are written from these copies, so a
+    download never reads a model the worker is updating."""
+    if is_training(snap) or snap.status == "error":
+        return None
+    if handle.models is not None and handle.models.get("version") == snap.version:
+        return handle.models
+    if snap.status == "paused" and not handle.race.paused:  # resumed meanwhile: not safe to read
+        return None
+    copies = {name: _copy_model(run.model, run.opt) for name, run in handle.race.runs.items()}
+    handle.models = {"version": snap.version, "status": snap.status, "epoch": snap.epoch, "step": snap.step,
+                     "runs": copies, "interventions": list(snap.interventions)}  # fmt: skip
+    return handle.models
+
+
+def model_data_config(handle: RaceHandle) -> dict[str, Any]:
+    """How the data were prepared: everything needed to feed the model new windows the same way."""
+    p, cfg = handle.prepared, handle.cfg
+    return {
+        "lookback": p.lookback,
+        "horizon": p.horizon,
+        "split": list(p.split),
+        "split_by": p.split_by,
+        "scaler": cfg.scaler,
+        "fit_scaler_on": p.fit_scaler_on,
+        "dataset": cfg.data,
+        "source": str(p.raw.attrs.get("source") or cfg.data),
+        "series_name": handle.series_name,
+        "units": handle.units,
+    }
+
+
+def model_file(handle: RaceHandle, name: str, models: dict[str, Any] | None = None) -> bytes:
+    """One contestant's trained model as ``.npz`` bytes (weights, optimizer state, data configuration and
+    the fitted scaler; no pickles), from the copies of :func:`snapshot_models`."""
+    models = models if models is not None else handle.models
+    if models is None or name not in models["runs"]:
+        raise RuntimeError("the models can be saved only while the race is paused or after it ended")
+    model, opt = models["runs"][name]
+    run = handle.race.runs[name]
+    extra = {
+        "app": "GRU Optimizer Lab",
+        "optimizer_label": name,
+        "optimizer": run.contestant.optimizer,
+        "flavor": run.contestant.flavor,
+        "status": models["status"],
+        "epochs_trained": models["epoch"],
+        "step": models["step"],
+        "interventions": [iv for iv in merge_changes(models["interventions"]) if iv.get("optimizer") == name],
+        "query": S.encode_query(handle.cfg),
+        "continued_from": handle.initial_from,
+    }
+    return save_model_bytes(model, optimizer=opt, data_config=model_data_config(handle),
+                            scaler=handle.prepared.scaler, extra=to_jsonable(extra))  # fmt: skip
+
+
+def model_file_name(handle: RaceHandle, name: str, epoch: int) -> str:
+    safe = "".join(ch if ch.isalnum() else "-" for ch in name).strip("-").lower() or "model"
+    return f"gru-{safe}-h{handle.cfg.hidden}-epoch{epoch}.npz"
+
+
+@dataclass
+class ModelUpload:
+    """An uploaded model file: the checkpoint and the widget values it implies, or why it is unusable."""
+
+    name: str
+    digest: str
+    checkpoint: Checkpoint | None = None
+    error: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # config field -> value (model and data)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def model_config(self) -> GRUConfig | None:
+        return self.checkpoint.model.config if self.checkpoint is not None else None
+
+    def summary(self) -> str:
+        if self.checkpoint is None:
+            return self.error or "no model"
+        c = self.checkpoint.model.config
+        opt = self.checkpoint.optimizer
+        ex = self.checkpoint.extra or {}
+        trained = f", {ex['epochs_trained']} epochs" if isinstance(ex.get("epochs_trained"), int) else ""
+        opt_txt = f", {type(opt).__name__} state ({opt.flavor})" if opt is not None else ", no optimizer state"
+        return (f"{self.name}: GRU {c.num_layers}×{c.hidden_size} ({c.variant}, {c.dtype}), lookback "
+                f"{self.settings.get('lookback', '?')}, horizon {c.output_size}{trained}{opt_txt}")  # fmt: skip
+
+
+def _setting(notes: list[str], what: str, value: Any, kind: str, low: float, high: float) -> Any:
+    try:
+        return S._parse_number(kind, str(value), low, high)
+    except ValueError as exc:
+        notes.append(f"{what}={S._short(value, 20)} in the file ignored ({exc})")
+        return None
+
+
+def read_model_upload(data: bytes, name: str = "model.npz") -> ModelUpload:
+    """Read an uploaded ``.npz`` model (bytes): the engine's ``load_model`` (never unpickles), then what
+    the page allows.  Every problem becomes ``error``, naming what is wrong; nothing raises."""
+    up = ModelUpload(name=name, digest=hashlib.sha256(data).hexdigest()[:16])
+    if len(data) > MODEL_UPLOAD_MB * 1024 * 1024:
+        up.error = f"{name} is {len(data) / 2**20:.1f} MB; a model file of this app is at most {MODEL_UPLOAD_MB} MB."
+        return up
+    try:
+        ck = load_model(bytes(data))
+    except CheckpointError as exc:
+        up.error = f"{name} cannot be used: {exc}."
+        return up
+    except Exception as exc:  # noqa: BLE001 - whatever else a hostile file triggers is still the file's fault
+        up.error = f"{name} is not a model file of this app ({type(exc).__name__}: {S._short(exc, 120)})."
+        return up
+    c = ck.model.config
+    L = S.LIMITS
+    problems = []
+    if c.input_size != 1:
+        problems.append(f"it reads {c.input_size} values per time step; this page forecasts one series (1)")
+    if c.hidden_size > L["hidden"]:
+        problems.append(f"hidden size {c.hidden_size} is above this page's limit of {L['hidden']}")
+    if c.num_layers > L["layers"]:
+        problems.append(f"{c.num_layers} layers is above this page's limit of {L['layers']}")
+    if c.output_size > L["horizon"]:
+        problems.append(f"horizon {c.output_size} is above this page's limit of {L['horizon']}")
+    if not 0.0 <= c.dropout <= 0.9:
+        problems.append(f"dropout {c.dropout} is outside 0…0.9")
+    if problems:
+        up.error = f"{name} is a valid model file but cannot continue here: " + "; ".join(problems) + "."
+        return up
+    up.checkpoint = ck
+    st = {"hidden": c.hidden_size, "layers": c.num_layers, "variant": c.variant, "init": c.init,
+          "dropout": float(c.dropout), "dtype": c.dtype, "horizon": c.output_size}  # fmt: skip
+    dc = ck.data_config if isinstance(ck.data_config, dict) else {}
+    notes = up.notes
+    if "lookback" in dc:
+        v = _setting(notes, "lookback", dc["lookback"], "int", 1, L["lookback"])
+        if v is not None:
+            st["lookback"] = v
+    else:
+        notes.append("the file does not say which lookback it was trained with: the current one is kept")
+    if dc.get("horizon") not in (None, c.output_size):
+        notes.append(f"data_config says horizon {S._short(dc.get('horizon'), 10)}; the model predicts {c.output_size}")
+    for key, fld in (("scaler", "scaler"), ("fit_scaler_on", "fit_on"), ("split_by", "split_by")):
+        v = dc.get(key)
+        if v is None:
+            continue
+        if isinstance(v, str) and v in S.CHOICES[fld]:
+            st[fld] = v
+        else:
+            notes.append(f"{key}={S._short(v, 20)} in the file ignored (choose {'/'.join(S.CHOICES[fld])})")
+    split = dc.get("split")
+    if split is not None:
+        try:
+            pct = [round(float(x) * 100) for x in split]
+            if len(pct) != 3 or sum(pct) != 100 or not (10 <= pct[0] <= 95 and 0 <= pct[1] <= 45 and pct[2] >= 5):
+                raise ValueError
+            st["train_pct"], st["val_pct"] = pct[0], pct[1]
+        except (TypeError, ValueError):
+            notes.append(f"split={S._short(split, 30)} in the file ignored")
+    data = dc.get("dataset")
+    if isinstance(data, str) and data in S.series_datasets():
+        st["data"] = data
+    elif isinstance(data, str) and data == S.CSV_KEY:
+        src = S._short(dc.get("source"), 40)
+        notes.append(f"it was trained on an uploaded CSV ({src}): upload it to continue on the same data")
+    up.settings = st
+    return up
+
+
+def model_fits(up: ModelUpload | None, cfg: S.LabConfig) -> list[str]:
+    """Why the uploaded model cannot start this configuration's race (empty: it can)."""
+    if up is None or up.checkpoint is None:
+        return ["no model"]
+    c = up.checkpoint.model.config
+    out = []
+    for what, have, want in (
+        ("hidden units", cfg.hidden, c.hidden_size),
+        ("layers", cfg.layers, c.num_layers),
+        ("variant", cfg.variant, c.variant),
+        ("precision", cfg.dtype, c.dtype),
+        ("horizon", cfg.horizon, c.output_size),
+    ):
+        if have != want:
+            out.append(f"{what}: the settings say {have}, the model has {want}")
+    return out
+
+
+def initial_state(up: ModelUpload, cfg: S.LabConfig) -> tuple[np.ndarray, dict[str, dict]]:
+    """The uploaded weights (flat) and, for each contestant of the same optimizer and flavour as the
+    saved one, the saved optimizer state (the contestant's own hyperparameters still apply)."""
+    ck = up.checkpoint
+    assert ck is not None
+    params = ck.model.params.flat.copy()
+    states: dict[str, dict] = {}
+    opt = ck.optimizer
+    if opt is not None:
+        for label, e in zip(S.contestant_labels(cfg.optimizers), cfg.optimizers):
+            if type(opt) is OPTIMIZERS[e.key].cls and opt.flavor == e.flavor:
+                states[label] = opt.state_dict()
+    return params, states

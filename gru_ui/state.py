@@ -9,6 +9,13 @@ A configuration (:class:`LabConfig`) lives in three places that must agree:
   the seed is in it, and so is every setting);
 * the engine, through :mod:`gru_ui.runs` which turns it into a ``Race``.
 
+Learning rates changed mid-race (``race.interventions``) are part of a run too: they travel in the URL as
+one compact parameter, ``iv=Adam@123:0.05;RMSprop@400:0.002`` (contestant label, first step trained with
+the new value, the value), and a link carrying them replays them exactly (``Race(..., interventions=)``).
+
+:data:`PRESETS` are named classroom scenarios: plain :class:`LabConfig` values with a two-line "what to
+watch for".
+
 :func:`decode_query` never raises: every malformed, out-of-range, unknown or oversized value is dropped
 (the default is used) and reported in the returned list of notices, which the page shows as a warning.
 """
@@ -27,12 +34,16 @@ from gru_core.optim import OPTIMIZERS
 __all__ = [
     "CSV_KEY",
     "LIMITS",
+    "PRESETS",
     "LabConfig",
     "OptEntry",
+    "Preset",
     "config_from_state",
     "contestant_labels",
+    "decode_interventions",
     "decode_query",
     "default_config",
+    "encode_interventions",
     "encode_query",
     "series_datasets",
     "widget_state",
@@ -56,6 +67,8 @@ LIMITS: dict[str, Any] = {
     "window_values": 4_000_000,  # series length × lookback: the windows are held in memory several times
     "max_races": 4,  # races training at once on the whole server (each browser session: one)
     "query_value_chars": 300,  # longer query values are ignored
+    "interventions": 50,  # learning-rate changes a link may replay
+    "iv_chars": 3000,  # … in at most this many characters
     "orphan_seconds": float(os.environ.get("GRU_LAB_ORPHAN_SECONDS", 180)),  # unwatched race: stopped
 }
 
@@ -66,6 +79,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "init": ("pytorch", "keras"),
     "dtype": ("float64", "float32"),
     "schedule": ("constant", "step", "cosine"),
+    "split_by": ("windows", "series"),
 }
 
 # name -> (kind, low, high) for the plain numeric fields; kind "int" | "float" | "bool"
@@ -94,6 +108,7 @@ QUERY_NAMES: dict[str, str] = {
     "lookback": "lookback",
     "horizon": "horizon",
     "split": "split",
+    "splitby": "split_by",
     "scaler": "scaler",
     "fit": "fit_on",
     "hidden": "hidden",
@@ -110,6 +125,7 @@ QUERY_NAMES: dict[str, str] = {
     "schedule": "schedule",
     "seed": "seed",
     "opt": "optimizers",
+    "iv": "interventions",
 }
 
 
@@ -146,6 +162,7 @@ class LabConfig:
     horizon: int = 1
     train_pct: int = 80
     val_pct: int = 10  # test = 100 - train - val
+    split_by: str = "windows"  # "windows" (default) or "series" (cut the series first, as the study did)
     scaler: str = "minmax"
     fit_on: str = "train"
     hidden: int = 32
@@ -162,6 +179,8 @@ class LabConfig:
     schedule: str = "constant"
     seed: int = 0
     optimizers: list[OptEntry] = field(default_factory=_default_optimizers)
+    # learning rates to change mid-race (replayed exactly): {"step", "optimizer" (a contestant label), "new"}
+    interventions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def split(self) -> tuple[float, float, float]:
@@ -228,12 +247,65 @@ def encode_optimizer(e: OptEntry) -> str:
     return ":".join(parts)
 
 
+def encode_interventions(interventions: list[Mapping[str, Any]]) -> str:
+    """``Adam@123:0.05;RMSprop (keras)@400:0.002``: label, first step with the new value, the value (exact)."""
+    return ";".join(f"{iv['optimizer']}@{int(iv['step'])}:{_fmt(float(iv['new']))}" for iv in interventions)
+
+
+def lr_bounds(entry: OptEntry) -> tuple[float, float]:
+    """The learning rate's allowed range for this optimizer (the registry's)."""
+    hp = next((h for h in OPTIMIZERS[entry.key].hyperparams if h.name == "lr"), None)
+    return (float(hp.low), float(hp.high)) if hp is not None else (0.0, math.inf)
+
+
+def decode_interventions(text: str, optimizers: list[OptEntry]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Parse an ``iv`` value (see :func:`encode_interventions`) for these contestants.
+
+    Never raises: an item with an unknown label, a step that is not a whole number ≥ 1, or a value that is
+    not a learning rate the optimizer accepts is dropped and reported.
+    """
+    notes: list[str] = []
+    out: list[dict[str, Any]] = []
+    if len(text) > LIMITS["iv_chars"]:
+        return [], [f"iv={_short(text)} (too long)"]
+    labels = contestant_labels(optimizers)
+    bounds = {label: lr_bounds(e) for label, e in zip(labels, optimizers)}
+    for item in text.split(";"):
+        if not item.strip():
+            continue
+        label, at, rest = item.rpartition("@")
+        label = label.strip()
+        step_txt, colon, value_txt = rest.partition(":")
+        if not at or not colon:
+            notes.append(f"iv={_short(item)} (expected optimizer@step:learning-rate, e.g. Adam@120:0.05)")
+            continue
+        if label not in bounds:
+            known = ", ".join(labels)
+            notes.append(f"iv={_short(item)} (no contestant called {_short(label, 20)!r} here; known: {known})")
+            continue
+        if len(out) >= LIMITS["interventions"]:
+            notes.append(f"iv={_short(item)} (more than {LIMITS['interventions']} changes)")
+            continue
+        try:
+            step = _parse_number("int", step_txt, 1, 10**9)
+            low, high = bounds[label]
+            value = _parse_number("float", value_txt, low, high)
+        except ValueError as exc:
+            notes.append(f"iv={_short(item)} ({exc})")
+            continue
+        out.append({"step": int(step), "optimizer": label, "field": "lr", "new": float(value)})
+    return out, notes
+
+
 def encode_query(cfg: LabConfig) -> dict[str, str | list[str]]:
     """The configuration as query parameters (every field, so a link does not depend on defaults)."""
     out: dict[str, str | list[str]] = {}
     for q, f in QUERY_NAMES.items():
         if f == "optimizers":
             out[q] = [encode_optimizer(e) for e in cfg.optimizers]
+        elif f == "interventions":
+            if cfg.interventions:
+                out[q] = encode_interventions(cfg.interventions)
         elif f == "split":
             out[q] = f"{cfg.train_pct},{cfg.val_pct},{100 - cfg.train_pct - cfg.val_pct}"
         elif f in ("csv_value", "csv_date", "units"):
@@ -325,6 +397,7 @@ def decode_query(params: Mapping[str, Any]) -> tuple[LabConfig, list[str]]:
         items = list(params.items())
     except Exception:  # noqa: BLE001 - hostile input must never crash the page
         return cfg, ["the query string could not be read"]
+    iv_text: str | None = None
     for raw_name, raw_value in items[:100]:
         name = str(raw_name)
         values = raw_value if isinstance(raw_value, (list, tuple)) else [raw_value]
@@ -352,6 +425,9 @@ def decode_query(params: Mapping[str, Any]) -> tuple[LabConfig, list[str]]:
                 notes.append("no usable optimizer in the link (using Adam and RMSprop)")
             continue
         value = values[-1]
+        if f == "interventions":  # read once the optimizers are known (the labels refer to them)
+            iv_text = value
+            continue
         if len(value) > max_chars:
             notes.append(f"{name}={_short(value)} (too long)")
             continue
@@ -389,6 +465,9 @@ def decode_query(params: Mapping[str, Any]) -> tuple[LabConfig, list[str]]:
             notes.append(f"{name}={_short(value)} ({exc})")
     if len(items) > 100:
         notes.append(f"{len(items) - 100} more parameters (too many)")
+    if iv_text is not None:
+        cfg.interventions, more = decode_interventions(iv_text, cfg.optimizers)
+        notes.extend(more)
     if cfg.data != CSV_KEY:
         cfg.csv_value = cfg.csv_date = None
         cfg.units = ""
@@ -400,8 +479,9 @@ def decode_query(params: Mapping[str, Any]) -> tuple[LabConfig, list[str]]:
 # ----------------------------------------------------------------------------------------------------------
 
 SCALAR_FIELDS = tuple(
-    f.name for f in fields(LabConfig) if f.name not in ("optimizers", "csv_value", "csv_date")
+    f.name for f in fields(LabConfig) if f.name not in ("optimizers", "csv_value", "csv_date", "interventions")
 )
+REPLAY_KEY = "replay_iv"  # session-state key: the learning-rate changes the next Train replays
 
 
 def wkey(name: str) -> str:
@@ -427,6 +507,7 @@ def widget_state(cfg: LabConfig) -> dict[str, Any]:
     out: dict[str, Any] = {wkey(n): getattr(cfg, n) for n in SCALAR_FIELDS}
     out[wkey("csv_value")] = cfg.csv_value
     out[wkey("csv_date")] = cfg.csv_date
+    out[REPLAY_KEY] = [dict(iv) for iv in cfg.interventions]
     out["opt_ids"] = list(range(len(cfg.optimizers)))
     out["opt_next_id"] = len(cfg.optimizers)
     for oid, e in enumerate(cfg.optimizers):
@@ -454,6 +535,8 @@ def config_from_state(ss: Mapping[str, Any]) -> LabConfig:
         entries.append(OptEntry(key, flavor, hyper))
     if "opt_ids" in ss:
         cfg.optimizers = entries
+    labels = set(contestant_labels(cfg.optimizers))
+    cfg.interventions = [dict(iv) for iv in ss.get(REPLAY_KEY) or [] if iv.get("optimizer") in labels]
     for n in (
         "lookback",
         "horizon",
@@ -472,9 +555,129 @@ def config_from_state(ss: Mapping[str, Any]) -> LabConfig:
 
 
 def config_key(cfg: LabConfig, upload_digest: str | None = None) -> str:
-    """A string that changes whenever anything that decides the run's numbers changes."""
-    q = encode_query(cfg)
+    """A string that changes whenever a setting that decides the run's numbers changes.
+
+    Learning-rate changes (``interventions``) are left out: they are compared on their own (a change made
+    live during a run is added to the replay list without making the run look outdated)."""
+    q = encode_query(replace(cfg, interventions=[]))
     parts = [f"{k}={v}" for k, v in sorted(q.items())]
     if cfg.data == CSV_KEY:
         parts.append(f"upload={upload_digest}")
     return "&".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# classroom presets
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named classroom scenario: one click sets every widget (and so the URL) to ``config``.
+
+    ``watch`` is the two-line "what to look for"; ``note`` an extra remark (e.g. "the tin CSV is not
+    shipped"); a scenario without ``config`` points to another page (``page``) instead."""
+
+    key: str
+    title: str
+    watch: str
+    config: LabConfig | None = None
+    note: str = ""
+    page: str | None = None  # e.g. "pages/vanishing.py"
+
+    def fresh_config(self) -> LabConfig | None:
+        """A copy of the configuration (widgets may then change it freely)."""
+        if self.config is None:
+            return None
+        cfg = replace(self.config)
+        cfg.optimizers = [OptEntry(e.key, e.flavor, dict(e.hyper)) for e in self.config.optimizers]
+        cfg.interventions = [dict(iv) for iv in self.config.interventions]
+        return cfg
+
+
+def _opt(key: str, flavor: str = "pytorch", **hyper: Any) -> OptEntry:
+    return OptEntry(key, flavor, {**OPTIMIZERS[key].defaults(flavor), **hyper})
+
+
+PRESETS: dict[str, Preset] = {
+    p.key: p
+    for p in (
+        Preset(
+            "adam_vs_rmsprop",
+            "Adam vs RMSprop on a noisy sine",
+            "Both start from the same weights and see the same batches: only the optimizer differs. "
+            "Watch which solid curve falls faster, and whether the dashed (validation) curves flatten out "
+            "at the noise level that no model can predict.",
+            LabConfig(
+                data="noisy_sine",
+                epochs=40,
+                hidden=32,
+                optimizers=[_opt("adam", lr=0.01), _opt("rmsprop", lr=0.001)],
+            ),
+        ),
+        Preset(
+            "lr_too_high",
+            "Learning rate too high: watch RMSprop diverge",
+            "RMSprop trains nicely for 10 epochs; then its learning rate jumps from 0.01 to 1.0 (the ⚙ "
+            "marker). Watch its loss explode and the ✖ mark where it diverges, while Adam carries on.",
+            LabConfig(
+                data="noisy_sine",
+                epochs=30,
+                hidden=32,
+                optimizers=[_opt("adam", lr=0.01), _opt("rmsprop", lr=0.01)],
+                interventions=[{"step": 251, "optimizer": "RMSprop", "field": "lr", "new": 1.0}],
+            ),
+            note="The jump is a recorded learning-rate change replayed at step 251 (the start of epoch 11 with "
+            "25 mini-batches per epoch). Try it live: Pause, set RMSprop's learning rate, Resume.",
+        ),
+        Preset(
+            "beat_persistence",
+            "Does the GRU beat tomorrow = today?",
+            "On a random walk the best possible forecast is the last value (persistence). Watch the verdict "
+            "above the results table and the grey dotted line in the forecast chart: the GRU does not beat it.",
+            LabConfig(
+                data="random_walk",
+                epochs=30,
+                hidden=32,
+                optimizers=[_opt("adam", lr=0.01), _opt("rmsprop", lr=0.001)],
+            ),
+        ),
+        Preset(
+            "tin_study",
+            "The tin-price study, re-run",
+            "The study's settings: lookback 20, 64 units, dropout 0.3, batch 64, lr 0.01, Keras flavour and "
+            "initialisation, early stopping after 3 epochs without restoring the best weights, an 81/9/10 "
+            "split of the series, min-max scaling fitted on all of it. Watch how early both stop. (On El Niño "
+            "data: the tin CSV is not shipped.)",
+            LabConfig(
+                data="elnino",
+                lookback=20,
+                train_pct=81,
+                val_pct=9,
+                split_by="series",
+                scaler="minmax",
+                fit_on="all",
+                hidden=64,
+                init="keras",
+                dropout=0.3,
+                epochs=100,
+                batch=64,
+                patience=3,
+                restore_best=False,
+                optimizers=[_opt("adam", "keras", lr=0.01), _opt("rmsprop", "keras", lr=0.01)],
+            ),
+            note="The tin price CSV is not shipped with the app, so this runs on a bundled real series (El Niño "
+            "sea temperatures). Have the tin data? Choose “Upload a CSV file…” under Data: every other setting "
+            "stays as in the study.",
+        ),
+        Preset(
+            "adding_problem",
+            "Why gates: the adding problem",
+            "A sequence of random numbers with two of them marked: the answer is their sum. A plain RNN "
+            "forgets the first mark when the sequence is long; the GRU's gates keep it.",
+            None,
+            note="This is not a single series, so it lives on its own page.",
+            page="pages/vanishing.py",
+        ),
+    )
+}

@@ -3,6 +3,15 @@ editor, the live views of a race and its results.
 
 Only this module and the pages import Streamlit.  The figures come from :mod:`gru_ui.figures`, the
 numbers from the engine through :mod:`gru_ui.runs`; nothing here computes.
+
+Session keys every page may use (set up once by :func:`init_session`):
+
+* ``st.session_state["presentation"]`` (bool): presentation mode for projectors — apply
+  ``figures.present(fig, st.session_state["presentation"])`` to every chart;
+* ``st.session_state["show_explanations"]`` (bool): show the caption under each chart — use
+  :func:`explain` for them.
+
+:func:`display_toggles` draws the two sidebar toggles that set them (call it in any page's sidebar).
 """
 
 from __future__ import annotations
@@ -10,6 +19,7 @@ from __future__ import annotations
 import html
 import math
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,10 +34,15 @@ from . import runs as R
 from . import state as S
 from .live_plot import live_plotly_chart
 
-LIVE_INTERVAL = 0.5  # seconds between redraws of the loss curves and status columns while a race runs
-GATES_INTERVAL = 1.5  # seconds between redraws of the gate heatmaps (they change once per epoch)
-REBUILD_FACTOR = 5.0  # a live figure is rebuilt at most once per 5× its building time
-LIVE_STATUSES = ("running", "paused")  # a race in these states is still going: keep redrawing
+LIVE_INTERVAL = R.LIVE_INTERVAL  # seconds between redraws of the loss curves and status columns while training
+GATES_INTERVAL = R.GATES_INTERVAL  # seconds between redraws of the gate heatmaps (they change once per epoch)
+PAUSED_INTERVAL = R.PAUSED_INTERVAL  # … of the curves while paused (nothing trains)
+REBUILD_FACTOR = R.REBUILD_FACTOR  # a live figure is rebuilt at most once per 5× its building time
+LIVE_STATUSES = R.LIVE_STATUSES  # a race in these states is still going: keep redrawing
+EXPLAIN_KEY = "show_explanations"  # session key: captions under the charts shown (bool)
+PRESENT_KEY = F.PRESENTATION_KEY  # session key: presentation mode (bool)
+MODEL_KEY = "loaded_model"  # session key: the uploaded model (runs.ModelUpload) the next Train continues
+MODEL_ERROR_KEY = "model_error"  # session key: why the last model upload was refused
 VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", "hstep": "view.hstep"}
 
 
@@ -42,14 +57,58 @@ def _query_dict() -> dict[str, list[str]]:
 
 
 def init_session() -> None:
-    """Once per browser session: the configuration from the URL (or the defaults) into the widgets."""
+    """Once per browser session: the configuration from the URL (or the defaults) into the widgets, and
+    the display settings every page shares (:data:`PRESENT_KEY`, :data:`EXPLAIN_KEY`)."""
+    st.session_state.setdefault(PRESENT_KEY, False)
+    st.session_state.setdefault(EXPLAIN_KEY, True)
     if st.session_state.get("initialised"):
         return
     cfg, notices = S.decode_query(_query_dict())
     for k, v in S.widget_state(cfg).items():
         st.session_state[k] = v
     st.session_state["qp_notices"] = notices
+    st.session_state["iv_from_link"] = len(cfg.interventions)
     st.session_state["initialised"] = True
+
+
+def _copy_toggle(widget_key: str, key: str) -> None:
+    st.session_state[key] = bool(st.session_state.get(widget_key))
+
+
+def display_toggles() -> None:
+    """Two sidebar toggles: "Show explanations" and "Presentation mode" (for projectors).
+
+    Their values live under plain session keys (:data:`EXPLAIN_KEY`, :data:`PRESENT_KEY`), not the widget
+    keys, so they survive switching pages (Streamlit forgets the state of widgets a page does not draw).
+    """
+    for label, key, help_text in (
+        ("Show explanations", EXPLAIN_KEY, "A sentence or two under every chart on what to look for. Turn "
+         "off for a cleaner screen."),
+        ("Presentation mode", PRESENT_KEY, "Larger text, thicker lines and bigger markers, for a projector. "
+         "Colours stay the same."),
+    ):  # fmt: skip
+        st.session_state.setdefault(key, key == EXPLAIN_KEY)
+        wkey = f"_w.{key}"
+        st.session_state[wkey] = bool(st.session_state[key])
+        st.toggle(label, key=wkey, on_change=_copy_toggle, args=(wkey, key), help=help_text)
+    if st.session_state.get(PRESENT_KEY):
+        st.html(
+            "<style>section.main .block-container, [data-testid='stMainBlockContainer'] {font-size: 1.2rem;}"
+            "[data-testid='stMainBlockContainer'] [data-testid='stMarkdownContainer'] p,"
+            "[data-testid='stMainBlockContainer'] [data-testid='stMarkdownContainer'] li {font-size: 1.2rem;}"
+            "[data-testid='stMainBlockContainer'] [data-testid='stCaptionContainer'] {font-size: 1.05rem;}"
+            "</style>"
+        )
+
+
+def explain(text: str, **kwargs: Any) -> None:
+    """A caption under a chart saying what to look for; hidden when "Show explanations" is off."""
+    if st.session_state.get(EXPLAIN_KEY, True):
+        st.caption(text, **kwargs)
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get(PRESENT_KEY, False))
 
 
 def sync_url(cfg: S.LabConfig) -> None:
@@ -337,6 +396,7 @@ def sidebar_config() -> tuple[S.LabConfig, DataChoice]:
     """The whole configuration sidebar; returns the configuration and the chosen series."""
     k = S.wkey
     with st.sidebar:
+        display_toggles()
         st.header("1 · Data")
         choice = data_section()
         st.slider(
@@ -355,6 +415,16 @@ def sidebar_config() -> tuple[S.LabConfig, DataChoice]:
         test = 100 - int(st.session_state[k("train_pct")]) - int(st.session_state[k("val_pct")])
         st.caption(
             f"Chronological split: train → validation → test ({test} % test, the last part of the series)."
+        )
+        st.radio(
+            "Split",
+            S.CHOICES["split_by"],
+            key=k("split_by"),
+            horizontal=True,
+            format_func={"windows": "the windows", "series": "the series first"}.get,
+            help="the windows: every window of the series, cut by the percentages (default). The series first: "
+            "cut the values, then window each part on its own, as the original study did (each part loses "
+            "lookback values).",
         )
         st.selectbox(
             "Scaling",
@@ -447,6 +517,7 @@ def _fmt(v: Any, spec: str = ".4g") -> str:
 
 STATUS_TEXT = {
     "running": "training",
+    "paused": "paused",
     "finished": "finished",
     "early_stopped": "early stop",
     "stopped": "stopped",
@@ -454,16 +525,71 @@ STATUS_TEXT = {
 }
 
 
+def lr_key(handle: R.RaceHandle, index: int) -> str:
+    """Session key of the live learning-rate control of contestant ``index`` of this race."""
+    return f"live.lr.{handle.rid}.{index}"
+
+
+def _lr_changed(handle: R.RaceHandle, name: str, key: str) -> None:
+    """Callback of a live learning-rate control: tell the engine (it applies it before the next step)."""
+    value = st.session_state.get(key)
+    snap = handle.live.snapshot()
+    if snap.status not in LIVE_STATUSES or value is None:
+        return
+    try:
+        R.set_lr(handle, name, float(value))
+    except ValueError as exc:
+        st.session_state["lr_error"] = f"{name}: {exc}"
+
+
+def lr_options(handle: R.RaceHandle, name: str) -> list[float]:
+    """The learning rates the live control offers: a 1-2-3-5 log grid within the optimizer's range, plus
+    the configured value and every value a replayed change sets (fixed for the race)."""
+    run = handle.race.runs[name]
+    low, high = S.lr_bounds(S.OptEntry(run.contestant.optimizer, run.contestant.flavor))
+    replayed = [float(iv["new"]) for iv in handle.cfg.interventions if iv.get("optimizer") == name]
+    return _log_grid(low, high, float(run.contestant.hyper.get("lr", run.opt.lr)), *replayed)
+
+
+def lr_control(handle: R.RaceHandle, snap: Snapshot, name: str, index: int, base: float) -> None:
+    """The contestant's learning rate as a live control (a select slider on a log grid)."""
+    key = lr_key(handle, index)
+    options = lr_options(handle, name)
+    if base not in options:  # e.g. a change made in another tab of the same session: show it anyway
+        options = sorted({*options, base})
+    if handle.lr_shown.get(name) != base or key not in st.session_state:
+        st.session_state[key] = base  # follow the engine (first draw, replayed change)
+        handle.lr_shown[name] = base
+    run = snap.runs.get(name) or {}
+    active = snap.status in LIVE_STATUSES and run.get("status") in (None, "running")
+    st.select_slider(
+        "learning rate (change it live)",
+        options=options,
+        key=key,
+        format_func=lambda v: f"{v:g}",
+        on_change=_lr_changed,
+        args=(handle, name, key),
+        disabled=not active,
+        help="Applies from the next mini-batch, is marked ⚙ on the loss chart and is recorded in the run "
+        "(the link and the JSON export replay it). Pause first to change it at an exact point.",
+    )
+
+
 def status_columns(handle: R.RaceHandle, snap: Snapshot) -> None:
-    """Side by side, one column per optimizer: epoch, losses, gradient norm, update size, progress, status."""
+    """Side by side, one column per optimizer: epoch, losses, gradient norm, update size, learning rate
+    (a live control while the race goes on), progress, status."""
     names = handle.labels
     per_row = min(len(names), 3)
+    base = R.base_lrs(handle, snap)
+    pending = {iv["optimizer"] for iv in R.pending_changes(handle, snap)}
     for start in range(0, len(names), per_row):
         cols = st.columns(per_row)
-        for col, name in zip(cols, names[start : start + per_row]):
+        for j, (col, name) in enumerate(zip(cols, names[start : start + per_row])):
             run = snap.runs.get(name) or {}
             color = handle.colors.get(name, "#333")
             status = run.get("status") or ("training" if snap.status in LIVE_STATUSES else "waiting")
+            if status == "running" and snap.status == "paused":
+                status = "paused"
             with col:
                 st.markdown(
                     f"<div style='border-left:8px solid {color};padding-left:10px'>"
@@ -483,6 +609,9 @@ def status_columns(handle: R.RaceHandle, snap: Snapshot) -> None:
                 else:
                     st.markdown(f"**{STATUS_TEXT.get(status, status)}**")
                 ratio = run.get("update_ratio")
+                lr_now = _fmt(run.get("lr"), ".3g")
+                if name in pending:
+                    lr_now += f" → {_fmt(base.get(name), '.3g')} from the next step"
                 rows = [
                     ("epoch", f"{run.get('epoch', 0)} / {snap.total_epochs}"),
                     ("train loss", _fmt(run.get("train_loss"))),
@@ -501,45 +630,21 @@ def status_columns(handle: R.RaceHandle, snap: Snapshot) -> None:
                             else ""
                         ),
                     ),
-                    ("learning rate", _fmt(run.get("lr"), ".3g")),
+                    ("learning rate", lr_now),
                 ]
                 st.markdown("\n".join(f"- {a}: **{b}**" for a, b in rows))
                 st.progress(R.progress(handle, snap, name))
+                if snap.status in LIVE_STATUSES and name in handle.race.runs:
+                    lr_control(handle, snap, name, start + j, base[name])
+    if st.session_state.get("lr_error"):
+        st.error(st.session_state.pop("lr_error"))
 
 
 def _figure(
     handle: R.RaceHandle, slot: str, key: Any, build: Any, live: bool = True, update: Any = None
 ) -> Any:
-    """The figure for ``slot``, rebuilt only when ``key`` (what it shows) changed.
-
-    An unchanged figure is sent again as it was: no building, and the browser has nothing to redraw.
-    ``update(old_figure)`` may refresh the old figure in place instead of building a new one (it returns
-    None when it cannot).  While the race runs, a figure is also not rebuilt sooner than
-    ``REBUILD_FACTOR`` times its own building time after the last build, so on a slow machine drawing
-    never takes more than a fifth of the time and the training thread keeps the CPU.
-    """
-    now = time.perf_counter()
-    hit = handle.fig_cache.get(slot)
-    if hit is not None:
-        old_key, fig, built_at, cost = hit
-        if old_key == key or (live and now - built_at < REBUILD_FACTOR * cost):
-            return fig
-        if update is not None and update(fig) is not None:
-            handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now)
-            return fig
-    fig = build()
-    handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now)
-    return fig
-
-
-def _runs_key(snap: Snapshot) -> tuple:
-    return (
-        snap.status,
-        tuple((n, len(h)) for n, h in snap.history.items()),
-        tuple(
-            (n, r.get("status"), r.get("best_epoch"), r.get("diverged_step")) for n, r in snap.runs.items()
-        ),
-    )
+    """See :func:`gru_ui.runs.cached_figure` (kept here for the pages that used it)."""
+    return R.cached_figure(handle, slot, key, build, live=live, update=update)
 
 
 def loss_section(handle: R.RaceHandle, snap: Snapshot) -> None:
@@ -559,25 +664,30 @@ def loss_section(handle: R.RaceHandle, snap: Snapshot) -> None:
         step=0.05,
         help="Exponential moving average of the drawn curves; the raw curves stay faint underneath.",
     )
-    fig = _figure(
+    present = presenting()
+    fig = R.cached_figure(
         handle,
         "loss",
-        (_runs_key(snap), log_y, smooth),
-        lambda: F.loss_curves(
-            snap.history,
-            log_y=log_y,
-            smooth=smooth,
-            markers=snap.runs,
-            colors=handle.colors,
-            total_epochs=snap.total_epochs if snap.status in LIVE_STATUSES else None,
-        ),
+        R.loss_key(handle, snap, log_y, smooth, present),
+        lambda: R.loss_figure(handle, snap, log_y, smooth, present),
         live=snap.status in LIVE_STATUSES,
     )
-    live_plotly_chart(fig, key="live-loss", config=F.chart_config("loss-curves"))
-    st.caption(
+    spec = R.figure_json(handle, "loss", fig)
+    live_plotly_chart(fig, key="live-loss", config=F.chart_config("loss-curves"), spec=spec)
+    changes = R.changes(handle, snap)
+    if changes:
+        lines = R.describe_interventions(changes, handle.n_batches)
+        pend = [" (from the next step)" if iv.get("pending") else "" for iv in changes]
+        st.markdown(
+            "**⚙ Learning-rate changes in this run:** "
+            + " · ".join(html.escape(t) + p for t, p in zip(lines, pend))
+        )
+    explain(
         "Solid: training loss (mean over each epoch's mini-batches). Dashed: validation loss on data the "
-        "optimizer never trains on. ★ best validation epoch · ┃ early stop · ✖ divergence. Look for: "
-        "which colour falls faster, and whether a dashed curve turns back up (overfitting)."
+        "optimizer never trains on. ★ best validation epoch · ┃ early stop · ✖ divergence · ⚙ a learning rate "
+        "changed by hand · ‖ a pause in which something changed. Look for: which colour falls faster, and "
+        "whether a dashed curve turns back up while its solid one keeps falling (the model has started to "
+        "memorise the training data)."
     )
 
 
@@ -587,16 +697,24 @@ def live_curves(handle: R.RaceHandle, snap: Snapshot) -> None:
     R.heartbeat(handle.live)
     total = max(1, snap.total_epochs)
     done = R.steps_per_second(snap)
-    speed = f" · {done:,.0f} training steps/s" if done else ""
+    speed = f" · {done:,.0f} training steps/s" if done and snap.status != "paused" else ""
     state_txt = {
         "running": "Training",
-        "paused": "Paused",
+        "paused": "‖ Paused",
         "finished": "Finished",
         "stopped": "Stopped",
         "error": "Error",
         "idle": "Starting",
     }.get(snap.status, snap.status)
-    st.markdown(f"#### {state_txt}: epoch {snap.epoch} / {total} · {snap.elapsed:.1f} s{speed}")
+    where = f"epoch {snap.epoch} / {total}"
+    if snap.status == "paused":
+        within = snap.step - snap.epoch * handle.n_batches
+        where += f" · step {snap.step:,}" + (
+            f" ({within} of {handle.n_batches} mini-batches into epoch {snap.epoch + 1})" if within > 0 else ""
+        )
+        st.markdown(f"#### {state_txt} at {where}")
+    else:
+        st.markdown(f"#### {state_txt}: {where} · {snap.elapsed:.1f} s{speed}")
     if snap.status == "error":
         st.error(f"Training failed: {snap.error}")
     loss_section(handle, snap)
@@ -604,8 +722,9 @@ def live_curves(handle: R.RaceHandle, snap: Snapshot) -> None:
     ms = (time.perf_counter() - t0) * 1000
     handle.redraw_ms = ms if handle.redraw_ms is None else 0.7 * handle.redraw_ms + 0.3 * ms
     if snap.status in LIVE_STATUSES:
+        every = PAUSED_INTERVAL if snap.status == "paused" else LIVE_INTERVAL
         timing = (
-            f"redraw: curves {handle.redraw_ms:.0f} ms every {LIVE_INTERVAL:g} s"
+            f"redraw: curves {handle.redraw_ms:.0f} ms every {every:g} s"
             + (f", gates {handle.gates_ms:.0f} ms every {GATES_INTERVAL:g} s" if handle.gates_ms else "")
             + speed
         )
@@ -632,30 +751,23 @@ def live_gates(handle: R.RaceHandle, snap: Snapshot) -> None:
         )
     names = handle.labels
     per_row = min(len(names), 3)
-    key = (snap.status, tuple(len(h) for h in snap.history.values()), layer)
+    present = presenting()
     for start in range(0, len(names), per_row):
         cols = st.columns(per_row)
         for j, (col, name) in enumerate(zip(cols, names[start : start + per_row])):
-            gates = (snap.gates or {}).get(name)
-            fig = _figure(
-                handle,
-                f"gates.{name}",
-                key,
-                lambda gates=gates, name=name: F.gate_heatmaps(
-                    gates, handle.race.gate_input, layer=layer, name=name, color=handle.colors.get(name)
-                ),
-                live=snap.status in LIVE_STATUSES,
-                update=lambda fig, gates=gates: F.update_gate_heatmaps(
-                    fig, gates, handle.race.gate_input, layer
-                ),
-            )
+            fig = R.gate_figure(handle, snap, name, layer, present)
             with col:
-                live_plotly_chart(fig, key=f"live-gates-{start + j}", config=F.chart_config(f"gates-{name}"))
-    st.caption(
+                live_plotly_chart(
+                    fig,
+                    key=f"live-gates-{start + j}",
+                    config=F.chart_config(f"gates-{name}"),
+                    spec=R.figure_json(handle, f"gates.{name}", fig),
+                )
+    explain(
         "Each optimizer's GRU reading the same validation window (top line, oldest value left). Rows: "
         "update gate z (1 = keep the old state), reset gate r (0 = forget it), candidate n and hidden "
-        "state h, one row per hidden unit. Same starting weights, so the pictures begin identical and "
-        "drift apart as the optimizers train."
+        "state h, one row per hidden unit. Same starting weights, so the pictures begin identical; look for "
+        "how they drift apart as the optimizers train."
     )
     ms = (time.perf_counter() - t0) * 1000
     handle.gates_ms = ms if handle.gates_ms is None else 0.7 * handle.gates_ms + 0.3 * ms
@@ -671,12 +783,15 @@ def forecast_section(handle: R.RaceHandle, snap: Snapshot) -> None:
     step = 0
     if p.horizon > 1:
         step = st.slider("Horizon step shown", 1, p.horizon, key=VIEW_KEYS["hstep"]) - 1
-    data = R.forecast_data(p, snap.result, step)
+    paused = snap.result is None and snap.status == "paused" and bool(snap.forecasts)
+    data = R.forecast_data(p, snap.result, step, forecasts=snap.forecasts if paused else None)
     c1, c2 = st.columns([3, 1])
     with c1:
         title = "Forecast vs truth on the test part" + (
             f" ({step + 1} step{'s' if step else ''} ahead)" if p.horizon > 1 else ""
         )
+        if paused:
+            title += f", as of the pause (epoch {snap.epoch})"
         fig = F.forecast_plot(
             data["x"],
             data["truth"],
@@ -687,21 +802,24 @@ def forecast_section(handle: R.RaceHandle, snap: Snapshot) -> None:
             colors=handle.colors,
             title=title,
         )
-        st.plotly_chart(fig, key="chart.forecast", config=F.chart_config("forecast"), theme=None)
-        if snap.result is None:
-            st.caption(
-                "The GRU forecasts appear here when training ends (press Stop to see them now). Black: "
-                "the real values; grey dotted: persistence (tomorrow = today); dash-dot: linear "
-                "autoregression on the same window."
+        st.plotly_chart(
+            F.present(fig, presenting()), key="chart.forecast", config=F.chart_config("forecast"), theme=None
+        )
+        if snap.result is None and not paused:
+            explain(
+                "The GRU forecasts appear here when training ends or is paused (press Pause or Stop to see "
+                "them now). Black: the real values; grey dotted: persistence (tomorrow = today); dash-dot: "
+                "linear autoregression on the same window."
             )
         else:
-            st.caption(
-                "Black: the real test values. Each colour: one optimizer's GRU, one step ahead. A forecast "
-                "that just copies the previous value is no better than the grey dotted persistence line."
+            explain(
+                "Black: the real test values. Each colour: one optimizer's GRU, one step ahead. Look for a "
+                "coloured line that merely repeats the black one shifted right: that forecast copies the "
+                "previous value and is no better than the grey dotted persistence line."
             )
     with c2:
         st.markdown(f"**Test error** ({html.escape(handle.units or 'series units')})")
-        st.dataframe(R.error_summary(p, snap.result), hide_index=True)
+        st.dataframe(R.error_summary(p, snap.result, snap.forecasts if paused else None), hide_index=True)
         st.caption(f"{len(p.y_test_raw):,} test targets, in the series' own units. Lower is better.")
 
 
@@ -737,7 +855,7 @@ def results_section(handle: R.RaceHandle, snap: Snapshot) -> None:
             "metrics": R.metrics_csv(table, handle.units),
             "json": R.run_json(handle, snap),
         }
-    c1, c2, c3, _ = st.columns([1, 1, 1, 2])
+    c1, c2, c3, _ = st.columns([1.1, 1.1, 1.4, 0.6])
     c1.download_button(
         "Download curves (CSV)",
         handle.exports["curves"],
@@ -761,6 +879,7 @@ def results_section(handle: R.RaceHandle, snap: Snapshot) -> None:
         mime="application/json",
         on_click="ignore",
         key="dl.json",
+        help="Settings, learning-rate changes and pauses, every epoch's numbers and the test metrics.",
     )
     st.caption("Charts: the camera icon in each chart's toolbar saves a PNG.")
 
@@ -779,6 +898,177 @@ def preview_section(choice: DataChoice, prepared: Any, key: str = "chart.preview
             if len(pos):
                 regions.append((label, idx[int(pos[0, 0])], idx[int(pos[-1, -1])]))
     fig = F.series_preview(s, units=R.series_units(s), name=R.series_label(s), regions=regions)
-    st.plotly_chart(fig, key=key, config=F.chart_config("series"), theme=None)
+    st.plotly_chart(F.present(fig, presenting()), key=key, config=F.chart_config("series"), theme=None)
     for note in choice.notes:
         st.caption(f"ℹ️ {note}")
+    explain(
+        "The whole series, oldest on the left. The GRU learns from the blue-shaded training part, "
+        "early stopping watches the orange validation part, and the green test part (the most recent "
+        "values) is kept for the final exam. Look for: does the test part look like what came before?"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# saving and reloading trained models
+# ----------------------------------------------------------------------------------------------------------
+
+
+def handle_model_upload(ss: MutableMapping[str, Any], data: bytes, name: str) -> R.ModelUpload:
+    """Read an uploaded model file into the session.
+
+    A usable model is stored under :data:`MODEL_KEY` and sets the configuration widgets to match it
+    (model size, variant, precision, lookback, horizon and the data settings it was trained with); a
+    refused file only sets :data:`MODEL_ERROR_KEY`: every other value in ``ss`` stays as it was.
+    """
+    up = R.read_model_upload(data, name)
+    if up.error is not None:
+        ss[MODEL_ERROR_KEY] = up.error
+        return up
+    for fld, value in up.settings.items():
+        ss[S.wkey(fld)] = value
+    ss[MODEL_KEY] = up
+    ss.pop(MODEL_ERROR_KEY, None)
+    return up
+
+
+def _on_model_upload() -> None:
+    f = st.session_state.get("model_upload")
+    if f is None:  # the file was removed from the uploader: keep what was loaded (Forget drops it)
+        return
+    try:
+        data = f.getvalue()
+    except Exception as exc:  # noqa: BLE001 - a broken upload is reported, never raised
+        st.session_state[MODEL_ERROR_KEY] = f"{getattr(f, 'name', 'the file')} could not be read: {exc}"
+        return
+    handle_model_upload(st.session_state, data, f.name)
+
+
+def _forget_model() -> None:
+    st.session_state.pop(MODEL_KEY, None)
+    st.session_state.pop(MODEL_ERROR_KEY, None)
+
+
+def loaded_model(cfg: S.LabConfig) -> tuple[R.ModelUpload | None, list[str]]:
+    """The uploaded model the next Train continues from (None: fresh weights) and why not, if it
+    does not fit the current settings."""
+    up = st.session_state.get(MODEL_KEY)
+    if up is None:
+        return None, []
+    problems = R.model_fits(up, cfg)
+    return (up if not problems else None), problems
+
+
+def models_section(handle: R.RaceHandle | None, snap: Snapshot | None, cfg: S.LabConfig) -> None:
+    """Save each trained model (while paused or after the race) and upload one to continue training."""
+    st.subheader("Save or continue a trained model")
+    if handle is not None and snap is not None:
+        models = R.snapshot_models(handle, snap)
+        if models is None:
+            st.caption("The trained models can be saved while the race is paused or after it has ended.")
+        else:
+            cols = st.columns(min(len(handle.labels), 3) or 1)
+            for i, name in enumerate(handle.labels):
+                col = cols[i % len(cols)]
+                col.download_button(
+                    f"Download {name} model (.npz)",
+                    data=lambda name=name, models=models: R.model_file(handle, name, models),
+                    file_name=R.model_file_name(handle, name, models["epoch"]),
+                    mime="application/octet-stream",
+                    on_click="ignore",
+                    key=f"dl.model.{i}",
+                    help=f"{name}'s weights after epoch {models['epoch']} (step {models['step']:,}), its "
+                    "optimizer state, the data settings and the fitted scaler, in one NumPy .npz file (no "
+                    "pickles). Upload it below to continue training.",
+                )
+            explain(
+                "One file per optimizer: what it learned so far, ready to continue training here later "
+                "or to forecast with `python -m gru_core forecast`."
+            )
+    st.file_uploader(
+        "Continue training: upload a model saved here (.npz)",
+        type=["npz"],
+        key="model_upload",
+        on_change=_on_model_upload,
+        max_upload_size=R.MODEL_UPLOAD_MB,
+        help="The model settings (size, layers, variant, precision, lookback) are set to match the file; the "
+        "next Train starts from its weights, and from its optimizer state for the same optimizer.",
+    )
+    if st.session_state.get(MODEL_ERROR_KEY):
+        st.error(st.session_state[MODEL_ERROR_KEY], icon=":material/block:")
+    up: R.ModelUpload | None = st.session_state.get(MODEL_KEY)
+    if up is not None:
+        usable, problems = loaded_model(cfg)
+        if not R.engine_can_continue():
+            st.warning(
+                f"Loaded {up.summary()}. Continuing from uploaded weights is not available in this version "
+                "of the engine: Train starts from fresh weights.",
+                icon="⚠️",
+            )
+        elif usable is not None:
+            st.success(f"The next Train continues from {up.summary()}.", icon=":material/save:")
+        else:
+            st.warning(
+                f"Loaded {up.summary()}, but it does not fit the current settings ({'; '.join(problems)}): "
+                "Train starts from fresh weights.",
+                icon="⚠️",
+            )
+        for note in up.notes:
+            st.caption(f"ℹ️ {note}")
+        st.button("Forget the uploaded model", key="btn.forget_model", on_click=_forget_model)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# presets
+# ----------------------------------------------------------------------------------------------------------
+
+PRESET_KEY = "preset"  # session key: the preset last applied (its key)
+
+
+def apply_preset(ss: MutableMapping[str, Any], key: str) -> S.LabConfig | None:
+    """Set every configuration widget (and so the URL, on the next run) to a preset's configuration."""
+    preset = S.PRESETS.get(key)
+    cfg = preset.fresh_config() if preset is not None else None
+    if cfg is None:
+        return None
+    for k in [k for k in list(ss.keys()) if str(k).startswith("opt.") and ".hp." in str(k)]:
+        del ss[k]
+    for k, v in S.widget_state(cfg).items():
+        ss[k] = v
+    ss[PRESET_KEY] = key
+    ss["iv_from_link"] = 0
+    ss["qp_notices"] = []
+    return cfg
+
+
+def _apply_preset(key: str) -> None:
+    apply_preset(st.session_state, key)
+
+
+def presets_section(expanded: bool) -> None:
+    """The classroom scenarios, one click each."""
+    with st.expander("Classroom scenarios: one click sets everything", icon=":material/school:", expanded=expanded):
+        presets = list(S.PRESETS.values())
+        cols = st.columns(len(presets))
+        for col, p in zip(cols, presets):
+            with col:
+                st.markdown(f"**{html.escape(p.title)}**")
+                st.caption(p.watch)
+                if p.config is not None:
+                    st.button("Load", key=f"preset.{p.key}", on_click=_apply_preset, args=(p.key,))
+                elif p.page:
+                    try:
+                        st.page_link(p.page, label="Open the page →")
+                    except Exception:  # noqa: BLE001 - the page is not installed (yet): say so, never crash
+                        st.caption("(the Vanishing gradients page is not part of this installation yet)")
+
+
+def preset_note(cfg: S.LabConfig, key: str) -> None:
+    """What to watch for, while the settings are still those of the preset last loaded."""
+    pk = st.session_state.get(PRESET_KEY)
+    preset = S.PRESETS.get(pk) if pk else None
+    if preset is None or preset.config is None:
+        return
+    if S.config_key(preset.fresh_config()) != S.config_key(cfg):
+        return
+    note = f"\n\n{preset.note}" if preset.note else ""
+    st.info(f"**{preset.title}.** {preset.watch}{note}", icon=":material/school:")

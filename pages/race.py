@@ -3,12 +3,20 @@
 The page only configures, listens and draws.  Training runs in a LiveRace thread stored in this browser
 session's ``st.session_state["race"]``.  While it runs, two fragments redraw in place on timers: the loss
 curves and status columns every ``LIVE_INTERVAL`` seconds, the gate heatmaps every ``GATES_INTERVAL``.
-When the race has ended, the curves fragment asks for a full rerun until one has completed (a timer tick
-can pre-empt a full run): that run draws the forecasts and results and defines the fragments without
-timers, so polling stops.
+While it is paused only the curves fragment polls, slowly (``PAUSED_INTERVAL``).  Whenever the race's
+status differs from the one the buttons were drawn for (paused after a Step, resumed, ended) the curves
+fragment asks for a full rerun, which draws the buttons, forecasts and results again and sets the timers
+for the new status (none once the race has ended, so polling stops).
+
+Classroom control: Pause / Resume / Step (one epoch or k mini-batches) beside Train and Stop, a live
+learning-rate control per optimizer (recorded, marked on the chart, carried by the link and the JSON
+export), model files to save and to continue training from, and one-click scenarios.
 """
 
 from __future__ import annotations
+
+import math
+import time
 
 import streamlit as st
 
@@ -18,6 +26,7 @@ from gru_ui import state as S
 from gru_ui import widgets as W
 
 IN_FULL_RUN = "_page_full_run"  # True while the whole page script runs (False in a fragment's own rerun)
+STEP_K_KEY = "ctl.step_k"  # the "k mini-batches" number input
 
 
 # ---- the two live fragments ------------------------------------------------------------------------------
@@ -28,8 +37,8 @@ def curves_panel() -> None:
     if h is None:
         return
     snap = h.live.snapshot()
-    if snap.status not in W.LIVE_STATUSES and not h.final_drawn and not st.session_state.get(IN_FULL_RUN):
-        st.rerun()  # the race has ended: a full run draws the results and stops the timers
+    if not st.session_state.get(IN_FULL_RUN) and snap.status != h.drawn_status:
+        st.rerun()  # paused, resumed or ended since the buttons were drawn: a full run redraws them
     W.live_curves(h, snap)
 
 
@@ -55,16 +64,78 @@ def check(cfg: S.LabConfig, choice: W.DataChoice, key: str) -> tuple:
     return prepared, problems
 
 
-def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle | None) -> None:
+def _wait(handle: R.RaceHandle, done, timeout: float = 3.0) -> None:
+    """Wait (briefly) until ``done(snapshot)`` or the race has ended, so the rerun draws the new state."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        snap = handle.live.snapshot()
+        if done(snap) or not handle.live.running:
+            return
+        handle.live.join(0.01)
+
+
+def _halted_after(version: int):
+    """A pause reached after the snapshot ``version`` (a new "paused" event, not the previous one)."""
+    return lambda snap: snap.status == "paused" and snap.version > version
+
+
+def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle | None, initial) -> str | None:
+    """Train, Pause, Resume, Step (one epoch / k mini-batches) and Stop; returns the status drawn."""
+    snap = handle.live.snapshot() if handle is not None else None
+    status = snap.status if snap is not None else None
     running = handle is not None and handle.live.running
-    c_train, c_stop, c_info = st.columns([1.2, 1, 5], vertical_alignment="center")
+    paused = status == "paused"
+    c_train, c_pause, c_resume, c_epoch, c_batches, c_k, c_stop = st.columns(
+        [1.15, 1, 1.05, 1.2, 1.35, 0.8, 1], vertical_alignment="center"
+    )
     train_clicked = c_train.button(
         "▶ Train",
         type="primary",
         width="stretch",
         key="btn.train",
         disabled=bool(problems) or running or prepared is None,
-        help="A race is already running." if running else "Start the race with the settings in the sidebar.",
+        help="A race is already running (or paused): Stop it first."
+        if running
+        else "Start the race with the settings in the sidebar.",
+    )
+    pause_clicked = c_pause.button(
+        "‖ Pause",
+        width="stretch",
+        key="btn.pause",
+        disabled=not running or paused,
+        help="Halt after the current mini-batch. Everything stays on screen; Resume continues exactly as if "
+        "there had been no pause.",
+    )
+    resume_clicked = c_resume.button(
+        "▶ Resume",
+        width="stretch",
+        key="btn.resume",
+        disabled=not paused,
+        help="Continue training from where it halted (the same numbers as without the pause).",
+    )
+    epoch_clicked = c_epoch.button(
+        "▷ Step 1 epoch",
+        width="stretch",
+        key="btn.step_epoch",
+        disabled=not paused,
+        help="Train to the end of the current epoch (a whole epoch if at its start), then pause again.",
+    )
+    batches_clicked = c_batches.button(
+        "▷ Step mini-batches",
+        width="stretch",
+        key="btn.step_batches",
+        disabled=not paused,
+        help="Train the number of mini-batches on the right, then pause again.",
+    )
+    st.session_state.setdefault(STEP_K_KEY, 10)
+    k = c_k.number_input(
+        "mini-batches per step",
+        min_value=1,
+        max_value=10_000,
+        step=1,
+        key=STEP_K_KEY,
+        label_visibility="collapsed",
+        help="How many mini-batches “Step mini-batches” trains before pausing again.",
     )
     stop_clicked = c_stop.button(
         "■ Stop",
@@ -73,40 +144,91 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
         disabled=not running,
         help="Stop now: everything trained so far stays on screen.",
     )
-    if stop_clicked and handle is not None:
-        handle.live.stop()
-        handle.live.join(timeout=2.0)  # a mini-batch or two; then the results below are final
-        st.rerun()  # draw the buttons again: Train enabled, Stop disabled
+    if handle is not None and running:
+        version = snap.version if snap is not None else 0
+        if stop_clicked:
+            handle.live.stop()
+            handle.live.join(timeout=2.0)  # a mini-batch or two; then the results below are final
+            st.rerun()  # draw the buttons again: Train enabled, Stop disabled
+        if pause_clicked:
+            handle.live.pause()
+            _wait(handle, lambda s: s.status == "paused")
+            st.rerun()
+        if resume_clicked:
+            handle.live.resume()
+            st.rerun()
+        if epoch_clicked or batches_clicked:
+            if epoch_clicked:
+                handle.live.step_epoch()
+            else:
+                handle.live.step_batches(int(k))
+            _wait(handle, _halted_after(version))
+            st.rerun()
     if train_clicked and not problems and prepared is not None and not running:
         try:
-            st.session_state["race"] = R.start_race(prepared, cfg, key, choice.series, F.assign_colors(names))
+            st.session_state["race"] = R.start_race(
+                prepared, cfg, key, choice.series, F.assign_colors(names), initial=initial
+            )
         except (RuntimeError, ValueError) as exc:
             st.session_state["train_error"] = str(exc)
         else:
             st.session_state.pop("train_error", None)
             st.session_state["qp_notices"] = []
+            st.session_state["iv_from_link"] = 0
             st.rerun()  # draw the buttons again: Train disabled while this race runs, Stop enabled
-    with c_info:
-        if running:
-            st.caption(
-                "Training in the background: change any setting, the race goes on. One race at a time."
-            )
-        elif not problems:
-            busy = R.active_races()
-            if busy:
-                st.caption(f"{busy} race(s) training on this server now (limit {S.LIMITS['max_races']}).")
-            st.caption(
-                f"{len(cfg.optimizers)} optimizers · {cfg.epochs} epochs · hidden {cfg.hidden} · lookback "
-                f"{cfg.lookback} · batch {cfg.batch} · seed {cfg.seed}. The address bar holds these "
-                "settings: copy it to share this exact run."
-            )
+    if running and paused:
+        st.caption(
+            "Paused. Change a learning rate below (it applies from the next mini-batch), step through one "
+            "epoch or a few mini-batches, save the models, or Resume."
+        )
+    elif running:
+        st.caption(
+            "Training in the background: change any setting, the race goes on. One race at a time. Pause to "
+            "look closely or to change a learning rate at an exact point."
+        )
+    elif not problems:
+        busy = R.active_races()
+        if busy:
+            st.caption(f"{busy} race(s) training on this server now (limit {S.LIMITS['max_races']}).")
+        st.caption(
+            f"{len(cfg.optimizers)} optimizers · {cfg.epochs} epochs · hidden {cfg.hidden} · lookback "
+            f"{cfg.lookback} · batch {cfg.batch} · seed {cfg.seed}. The address bar holds these "
+            "settings: copy it to share this exact run."
+        )
     for problem in problems:
         st.error(problem)
     if st.session_state.get("train_error"):
         st.error(st.session_state["train_error"])
+    return status
 
 
-def race_view(handle: R.RaceHandle, key: str, choice: W.DataChoice, prepared) -> None:
+def replay_note(cfg: S.LabConfig, running: bool, prepared) -> None:
+    """Say so when the next Train replays recorded learning-rate changes (from a link or the last run)."""
+    if not cfg.interventions or running:
+        return
+    spe = math.ceil(len(prepared.X_train) / cfg.batch) if prepared is not None else None
+    n = len(cfg.interventions)
+    what = f"{n} learning-rate change{'s' if n != 1 else ''}"
+    head = (
+        f"This link replays {what}" if st.session_state.get("iv_from_link") else f"Train will replay {what}"
+    )
+    lines = R.describe_interventions(cfg.interventions, spe)
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    c1.info(
+        f"⚙ **{head}** at the same mini-batches as recorded, so the run comes out the same: "
+        + "; ".join(lines)
+        + ".",
+        icon=":material/replay:",
+    )
+    c2.button(
+        "Forget them",
+        key="btn.forget_iv",
+        on_click=lambda: st.session_state.update({S.REPLAY_KEY: [], "iv_from_link": 0}),
+        help="Train without these learning-rate changes.",
+    )
+
+
+def race_view(handle: R.RaceHandle, key: str, choice: W.DataChoice, prepared, status: str | None) -> None:
     if handle.key != key:
         st.info(
             "Settings changed since this run: the charts below show the last run with its own settings. "
@@ -116,24 +238,40 @@ def race_view(handle: R.RaceHandle, key: str, choice: W.DataChoice, prepared) ->
         if choice.series is not None:
             with st.expander("The data you chose now (not trained yet)", expanded=choice.upload is not None):
                 W.preview_section(choice, prepared, key="chart.preview.next")
-    live = handle.live.snapshot().status in W.LIVE_STATUSES
-    st.fragment(curves_panel, run_every=W.LIVE_INTERVAL if live else None)()
+    if handle.initial_from:
+        st.caption(
+            f"This race continued from the uploaded model {handle.initial_from}: the link alone does not "
+            "reproduce it (upload the same file)."
+        )
+    live = status in W.LIVE_STATUSES
+    every = W.PAUSED_INTERVAL if status == "paused" else W.LIVE_INTERVAL
+    st.fragment(curves_panel, run_every=every if live else None)()
     st.subheader("Inside the GRU: gate activations")
-    st.fragment(gates_panel, run_every=W.GATES_INTERVAL if live else None)()
+    st.fragment(gates_panel, run_every=W.GATES_INTERVAL if status == "running" else None)()
     snap = handle.live.snapshot()
     st.subheader("Forecasts on the test part")
     W.forecast_section(handle, snap)
     W.results_section(handle, snap)
     with st.expander("The data of this run"):
         W.preview_section(W.DataChoice(series=handle.prepared.raw), handle.prepared, key="chart.preview.run")
-    if not live:
-        handle.final_drawn = True  # this full run got to the end with the race over: timers are off
+
+
+def sync_replay(handle: R.RaceHandle | None) -> None:
+    """Learning rates changed during the last run join the replay list (and so the URL): Train or the
+    link then replays that run exactly."""
+    if handle is None:
+        return
+    snap = handle.live.snapshot()
+    if len(snap.interventions) > handle.iv_seen:
+        st.session_state[S.REPLAY_KEY] = R.share_config(handle, snap).interventions
+        handle.iv_seen = len(snap.interventions)
 
 
 def page() -> None:
+    handle: R.RaceHandle | None = st.session_state.get("race")
+    sync_replay(handle)
     cfg, choice = W.sidebar_config()
     W.sync_url(cfg)
-    handle: R.RaceHandle | None = st.session_state.get("race")
     names = S.contestant_labels(cfg.optimizers) if cfg.optimizers else ["…"]
     st.title("Optimizer race: " + " vs ".join(names))
     st.markdown(
@@ -141,9 +279,18 @@ def page() -> None:
         "the curves below is the optimizer. Press **Train** and watch them learn."
     )
     W.show_query_notices()
+    W.presets_section(expanded=handle is None)
     key = S.config_key(cfg, choice.digest)
+    initial, _ = W.loaded_model(cfg)
+    if initial is not None and R.engine_can_continue():
+        key += f"&init={initial.digest}"
+    else:
+        initial = None
+    W.preset_note(cfg, key)
     prepared, problems = check(cfg, choice, key)
-    controls(cfg, choice, key, names, prepared, problems, handle)
+    running = handle is not None and handle.live.running
+    replay_note(cfg, running, prepared)
+    status = controls(cfg, choice, key, names, prepared, problems, handle, initial)
     if handle is None:
         if choice.series is not None:
             st.subheader("The data")
@@ -154,8 +301,12 @@ def page() -> None:
                 f"{sizes['train']:,} training, {sizes['val']:,} validation and {sizes['test']:,} test "
                 f"windows of {cfg.lookback} values each; the GRU predicts the next {cfg.horizon} value(s)."
             )
+        W.models_section(None, None, cfg)
         return
-    race_view(handle, key, choice, prepared)
+    race_view(handle, key, choice, prepared, status)
+    W.models_section(handle, handle.live.snapshot(), cfg)
+    handle.drawn_status = status  # this full run got to the end: the fragments compare against it
+    handle.final_drawn = status not in W.LIVE_STATUSES
 
 
 st.session_state[IN_FULL_RUN] = True

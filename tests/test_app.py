@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import random
 import string
+import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from gru_ui import runs as R
 from gru_ui import state as S
+from gru_ui import widgets as W
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 60
@@ -496,3 +499,345 @@ def test_dropped_session_stops_its_race():
     gc.collect()
     assert live.join(10), "the worker kept training for a session that no longer exists"
     assert live.snapshot().status == "stopped"
+
+
+# ---- classroom control: pause, step, live learning rate, replay -------------------------------------------
+
+
+def _wait_until(cond, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def _history_numbers(history: dict) -> dict:
+    return {n: [{k: v for k, v in rec.items() if k != "seconds"} for rec in recs] for n, recs in history.items()}
+
+
+def _chart(at: AppTest, title_part: str) -> dict:
+    found = [s for s in chart_specs(at) if title_part in str(s["layout"].get("title", {}).get("text", ""))]
+    assert found, [s["layout"].get("title") for s in chart_specs(at)]
+    return found[0]
+
+
+def test_pause_step_change_learning_rate_resume_and_replay_exactly():
+    at = make_app(epochs="2000", hidden="4")
+    at.button(key="btn.train").click().run()
+    handle = at.session_state["race"]
+    _wait_until(lambda: len(handle.live.snapshot().history["Adam"]) >= 1)
+    assert at.button(key="btn.resume").disabled and at.button(key="btn.step_epoch").disabled
+    # Pause: training halts after the current mini-batch, everything stays on screen
+    at.button(key="btn.pause").click().run()
+    no_exception(at)
+    snap = handle.live.snapshot()
+    assert snap.status == "paused"
+    assert "Paused at epoch" in texts(at.markdown)
+    assert at.button(key="btn.pause").disabled and not at.button(key="btn.resume").disabled
+    assert not at.button(key="btn.step_epoch").disabled and not at.button(key="btn.stop").disabled
+    assert at.button(key="btn.train").disabled
+    time.sleep(0.4)
+    frozen = handle.live.snapshot()
+    assert (frozen.step, frozen.version) == (snap.step, snap.version)
+    assert len(frozen.history["Adam"]) == len(snap.history["Adam"])
+    assert "Adam · train" in trace_names(at)
+    # Step k mini-batches, then pause again
+    at.number_input(key="ctl.step_k").set_value(3).run()
+    at.button(key="btn.step_batches").click().run()
+    stepped = handle.live.snapshot()
+    assert stepped.status == "paused" and stepped.step == snap.step + 3
+    # a new learning rate for Adam: applies from the next step, shown as pending until then
+    lr = at.select_slider(key=W.lr_key(handle, 0))
+    assert lr.value == 0.001 and not lr.disabled
+    lr.set_value(0.05).run()
+    no_exception(at)
+    assert "from the next step" in texts(at.markdown)
+    assert handle.live.snapshot().pauses[-1]["step"] == stepped.step
+    # Step one epoch: the change is applied at the first step after the pause and marked on the chart
+    at.button(key="btn.step_epoch").click().run()
+    no_exception(at)
+    done = handle.live.snapshot()
+    assert done.status == "paused" and done.step % handle.n_batches == 0
+    change = {"step": stepped.step + 1, "optimizer": "Adam", "field": "lr", "old": 0.001, "new": 0.05}
+    assert done.interventions == [change]
+    assert any(p["changed"] and p["step"] == stepped.step for p in done.pauses)
+    loss = _chart(at, "Loss per epoch")
+    assert "Adam · lr change" in {t["name"] for t in loss["data"]}
+    assert any("Adam: lr 0.001 → 0.05" in a["text"] for a in loss["layout"]["annotations"])
+    assert any(s.get("name") == "pause (changed)" for s in loss["layout"]["shapes"])
+    # Resume: training goes on; then halt at an epoch boundary and stop
+    at.button(key="btn.resume").click().run()
+    assert handle.live.snapshot().status == "running"
+    at.button(key="btn.pause").click().run()
+    at.button(key="btn.step_epoch").click().run()
+    assert handle.live.snapshot().status == "paused"
+    at.button(key="btn.stop").click().run()
+    assert handle.live.join(10)
+    at.run()
+    no_exception(at)
+    final = handle.live.snapshot()
+    assert final.status == "stopped"
+    assert final.result["interventions"] == done.interventions
+    assert any(p["changed"] for p in final.result["pauses"])
+    epochs = final.epoch
+    # the URL and the JSON export carry the change; both replay the run exactly
+    assert at.query_params["iv"] == f"Adam@{stepped.step + 1}:0.05"
+    exported = json.loads(R.run_json(handle, final))
+    assert exported["interventions"] == final.interventions and exported["pauses"] == final.pauses
+    cfg, notes = R.config_from_run_json(R.run_json(handle, final))
+    assert notes == [] and cfg.interventions[0]["new"] == 0.05
+    query = {k: v for k, v in dict(at.query_params).items()}
+    query["epochs"] = str(epochs)
+    replay = make_app(**query)
+    assert "This link replays 1 learning-rate change" in texts(replay.info)
+    replayed = train_and_wait(replay).live.snapshot()
+    assert replayed.status == "finished"
+    assert replayed.interventions == final.interventions
+    assert _history_numbers(replayed.history) == _history_numbers(final.history)
+    assert [r["test"] for r in replayed.result["runs"]] == [r["test"] for r in final.result["runs"]]
+    from_json = S.encode_query(cfg)
+    from_json["epochs"] = str(epochs)
+    assert from_json == S.encode_query(S.decode_query(query)[0])  # the JSON export replays the same run
+
+
+def test_interventions_round_trip_through_the_url():
+    cfg = S.default_config()
+    cfg.optimizers = [S.OptEntry("adam"), S.OptEntry("rmsprop", "keras", {"lr": 0.001}), S.OptEntry("adam")]
+    cfg.interventions = [
+        {"step": 123, "optimizer": "Adam", "field": "lr", "new": 0.1 + 0.2},  # not a short decimal: exact
+        {"step": 400, "optimizer": "RMSprop (keras)", "field": "lr", "new": 0.002},
+        {"step": 401, "optimizer": "Adam #2", "field": "lr", "new": 1e-5},
+    ]
+    q = S.encode_query(cfg)
+    assert q["iv"] == "Adam@123:0.30000000000000004;RMSprop (keras)@400:0.002;Adam #2@401:1e-05"
+    back, notes = S.decode_query(q)
+    assert notes == []
+    assert back.interventions == cfg.interventions
+    assert S.encode_query(back) == q
+    assert "iv" not in S.encode_query(S.default_config())  # no changes: no parameter
+    assert S.config_key(back) == S.config_key(S.decode_query({**q, "iv": ""})[0])  # compared on their own
+
+
+def test_the_link_of_a_run_keeps_changes_it_made_and_replayed_ones_it_has_not_reached():
+    from types import SimpleNamespace
+
+    cfg = S.default_config()
+    cfg.interventions = [
+        {"step": 30, "optimizer": "Adam", "field": "lr", "new": 0.01},
+        {"step": 80, "optimizer": "RMSprop", "field": "lr", "new": 0.002},
+    ]
+    handle = SimpleNamespace(cfg=cfg)
+    applied = [
+        {"step": 30, "optimizer": "Adam", "field": "lr", "old": 0.001, "new": 0.01},
+        {"step": 42, "optimizer": "Adam", "field": "lr", "old": 0.01, "new": 0.02},  # live, during a pause
+        {"step": 42, "optimizer": "Adam", "field": "lr", "old": 0.02, "new": 0.05},  # … slid further
+    ]
+    snap = SimpleNamespace(step=50, interventions=applied)
+    assert S.encode_query(R.share_config(handle, snap))["iv"] == "Adam@30:0.01;Adam@42:0.05;RMSprop@80:0.002"
+    later = SimpleNamespace(step=90, interventions=[*applied, {**cfg.interventions[1], "old": 0.01}])
+    assert S.encode_query(R.share_config(handle, later))["iv"] == "Adam@30:0.01;Adam@42:0.05;RMSprop@80:0.002"
+    start = SimpleNamespace(step=0, interventions=[])
+    assert R.share_config(handle, start).interventions == cfg.interventions
+    merged = R.merge_changes(applied)
+    assert merged[1] == {"step": 42, "optimizer": "Adam", "field": "lr", "old": 0.01, "new": 0.05}
+
+
+def test_hostile_interventions_in_the_link_are_ignored_with_a_warning():
+    bad = [
+        "Adam@abc:0.1",
+        "Ghost@5:0.1",
+        "Adam@10:5",
+        "Adam@-3:0.01",
+        "Adam@10:nan",
+        "garbage",
+        "Adam@10:0.01<script>",
+    ]
+    at = make_app(iv=";".join([*bad, "RMSprop@7:0.02"]))
+    no_exception(at)
+    warning = texts(at.warning)
+    for b in bad:
+        assert b in warning, b
+    assert at.session_state[S.REPLAY_KEY] == [{"step": 7, "optimizer": "RMSprop", "field": "lr", "new": 0.02}]
+    assert "This link replays 1 learning-rate change" in texts(at.info)
+    assert not at.button(key="btn.train").disabled
+    huge = make_app(iv="Adam@1:0.1;" * 2000)
+    assert "too long" in texts(huge.warning) and huge.session_state[S.REPLAY_KEY] == []
+    at.button(key="btn.forget_iv").click().run()
+    assert at.session_state[S.REPLAY_KEY] == [] and "iv" not in at.query_params
+    for _ in range(200):
+        rng = random.Random(_)
+        text = "".join(rng.choice("Adam@RMSprop:;0123456789.e-#( )") for _ in range(rng.randint(0, 60)))
+        ivs, notes = S.decode_interventions(text, S.default_config().optimizers)
+        assert all(iv["step"] >= 1 and 1e-5 <= iv["new"] <= 1.0 for iv in ivs)
+
+
+# ---- saving and reloading models --------------------------------------------------------------------------
+
+
+def _finished_race(at: AppTest) -> R.RaceHandle:
+    handle = train_and_wait(at)
+    assert handle.live.snapshot().status == "finished"
+    return handle
+
+
+def test_model_download_round_trips_through_load_model():
+    from gru_core.checkpoint import load_model
+
+    at = make_app(epochs="2", hidden="6", lookback="12")
+    handle = _finished_race(at)
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download Adam model (.npz)" in labels and "Download RMSprop model (.npz)" in labels
+    models = R.snapshot_models(handle, handle.live.snapshot())
+    for name in ("Adam", "RMSprop"):
+        ck = load_model(R.model_file(handle, name, models))
+        run = handle.race.runs[name]
+        assert np.array_equal(ck.model.params.flat, run.model.params.flat)
+        assert ck.model.config == run.model.config
+        assert type(ck.optimizer) is type(run.opt) and ck.optimizer.steps == run.opt.steps
+        for pname, st in run.opt.state_dict()["state"].items():
+            for key, value in st.items():
+                if isinstance(value, np.ndarray):
+                    assert np.array_equal(ck.optimizer.state[pname][key], value)
+        assert ck.data_config["lookback"] == 12 and ck.data_config["dataset"] == "noisy_sine"
+        assert ck.data_config["split"] == [0.8, 0.1, 0.1] and ck.data_config["scaler"] == "minmax"
+        assert ck.extra["optimizer_label"] == name and ck.extra["epochs_trained"] == 2
+        assert ck.scaler == handle.prepared.scaler.to_dict()
+
+
+def _hostile_models() -> dict[str, bytes]:
+    import io as _io
+
+    from gru_core.checkpoint import save_model_bytes
+    from gru_core.gru import GRUConfig, GRURegressor
+
+    good = save_model_bytes(GRURegressor.from_config(GRUConfig(hidden_size=5)), data_config={"lookback": 9})
+    data = dict(np.load(_io.BytesIO(good)))
+    wrong = dict(data)
+    wrong["param/gru.weight_ih_l0"] = np.zeros((7, 1))
+    buf = _io.BytesIO()
+    np.savez(buf, **wrong)
+    pickled = _io.BytesIO()
+    np.savez(pickled, format_version=np.asarray(1), meta=np.array([{"evil": "pickle"}], dtype=object))
+    rng = random.Random(3)
+    return {
+        "random.npz": bytes(rng.getrandbits(8) for _ in range(2000)),
+        "truncated.npz": good[: len(good) // 2],
+        "pickle.npz": pickled.getvalue(),
+        "wrong-shapes.npz": buf.getvalue(),
+        "empty.npz": b"",
+        "tiny.npz": b"PK",
+        "good.npz": good,
+    }
+
+
+def test_hostile_model_upload_shows_an_error_and_keeps_the_session():
+    files = _hostile_models()
+    ss = {S.wkey("hidden"): 32, S.wkey("lookback"): 20, "race": "keep me", W.MODEL_KEY: "the previous model"}
+    expected = {
+        "random.npz": "not a zip archive",
+        "truncated.npz": "truncated",
+        "pickle.npz": "pickle",
+        "wrong-shapes.npz": "shape",
+        "empty.npz": "not",
+        "tiny.npz": "not",
+    }
+    for name, fragment in expected.items():
+        before = dict(ss)
+        up = W.handle_model_upload(ss, files[name], name)
+        assert up.error and name in up.error and fragment in up.error.lower(), (name, up.error)
+        assert ss[W.MODEL_ERROR_KEY] == up.error
+        assert {k: v for k, v in ss.items() if k != W.MODEL_ERROR_KEY} == {
+            k: v for k, v in before.items() if k != W.MODEL_ERROR_KEY
+        }, name
+    up = W.handle_model_upload(ss, files["good.npz"], "good.npz")
+    assert up.error is None and ss[W.MODEL_KEY] is up and W.MODEL_ERROR_KEY not in ss
+    assert ss[S.wkey("hidden")] == 5 and ss[S.wkey("lookback")] == 9 and ss["race"] == "keep me"
+
+
+def test_uploaded_model_sets_the_widgets_and_the_next_train_continues_from_it():
+    from gru_core.checkpoint import load_model
+
+    at = make_app(epochs="2", hidden="6", lookback="12")
+    handle = _finished_race(at)
+    data = R.model_file(handle, "Adam", R.snapshot_models(handle, handle.live.snapshot()))
+    fresh = make_app(epochs="1")
+    fresh.file_uploader(key="model_upload").set_value(("bad.npz", b"junk bytes", "application/octet-stream")).run()
+    no_exception(fresh)
+    assert "bad.npz" in texts(fresh.error) and fresh.session_state[S.wkey("hidden")] == 32
+    fresh.file_uploader(key="model_upload").set_value(("adam.npz", data, "application/octet-stream")).run()
+    no_exception(fresh)
+    assert fresh.session_state[S.wkey("hidden")] == 6 and fresh.session_state[S.wkey("lookback")] == 12
+    assert fresh.slider(key=S.wkey("hidden")).value == 6
+    assert "The next Train continues from adam.npz" in texts(fresh.success)
+    continued = train_and_wait(fresh)
+    assert continued.initial_from == "adam.npz"
+    assert np.array_equal(continued.race.initial_flat, load_model(data).model.params.flat)
+    assert continued.race.runs["Adam"].opt.steps > handle.race.runs["Adam"].opt.steps  # the state went on
+    assert "continued from the uploaded model adam.npz" in texts(fresh.caption)
+
+
+# ---- presets, explanations, presentation mode -------------------------------------------------------------
+
+
+def test_every_preset_round_trips_through_the_url_and_prepares():
+    from gru_core.datasets import load_dataset
+
+    assert len(S.PRESETS) >= 5
+    for key, preset in S.PRESETS.items():
+        assert preset.title and preset.watch.count(".") >= 1, key
+        cfg = preset.fresh_config()
+        if cfg is None:
+            assert preset.page, key
+            continue
+        back, notes = S.decode_query(S.encode_query(cfg))
+        assert notes == [], (key, notes)
+        assert S.encode_query(back) == S.encode_query(cfg) and back.interventions == cfg.interventions
+        prepared, problems = R.check_config(cfg, load_dataset(cfg.data))
+        assert problems == [] and prepared is not None, (key, problems)
+        R.build_race(prepared, cfg)  # the engine accepts it (interventions included)
+    tin = S.PRESETS["tin_study"].config
+    assert (tin.lookback, tin.hidden, tin.dropout, tin.batch) == (20, 64, 0.3, 64)
+    assert (tin.patience, tin.restore_best, tin.split, tin.split_by) == (3, False, (0.81, 0.09, 0.1), "series")
+    assert (tin.scaler, tin.fit_on, tin.init) == ("minmax", "all", "keras")
+    assert all(e.flavor == "keras" and e.hyper["lr"] == 0.01 for e in tin.optimizers)
+    assert "not shipped" in S.PRESETS["tin_study"].note
+
+
+def test_preset_button_sets_every_widget_and_the_url():
+    at = make_app(hidden="8", epochs="5")
+    at.button(key="preset.lr_too_high").click().run()
+    no_exception(at)
+    preset = S.PRESETS["lr_too_high"]
+    cfg = S.config_from_state(at.session_state.to_dict())
+    assert S.encode_query(cfg) == S.encode_query(preset.config)
+    assert at.query_params["iv"] == "RMSprop@251:1" and at.query_params["epochs"] == "30"
+    assert preset.watch in texts(at.info)
+    assert "replays 1 learning-rate change" not in texts(at.info) and "Train will replay 1" in texts(at.info)
+    at.button(key="preset.tin_study").click().run()
+    no_exception(at)
+    assert at.session_state[S.wkey("split_by")] == "series" and at.session_state[S.wkey("train_pct")] == 81
+    assert at.session_state[S.okey(0, "flavor")] == "keras" and at.session_state[S.REPLAY_KEY] == []
+    assert "not shipped" in texts(at.info)
+
+
+def test_explanations_can_be_hidden_and_presentation_mode_enlarges_charts():
+    at = make_app(epochs="1", hidden="4")
+    assert "The whole series, oldest on the left" in texts(at.caption)
+    font = _chart(at, "values")["layout"]["font"]["size"]
+    at.toggle(key="_w.show_explanations").set_value(False).run()
+    no_exception(at)
+    assert at.session_state["show_explanations"] is False
+    assert "The whole series, oldest on the left" not in texts(at.caption)
+    train_and_wait(at)
+    assert "Solid: training loss" not in texts(at.caption) and "Each optimizer's GRU" not in texts(at.caption)
+    assert "Adam · train" in trace_names(at)
+    at.toggle(key="_w.show_explanations").set_value(True).run()
+    assert "Solid: training loss" in texts(at.caption) and "Each optimizer's GRU" in texts(at.caption)
+    loss_font = _chart(at, "Loss per epoch")["layout"]["font"]["size"]
+    at.toggle(key="_w.presentation").set_value(True).run()
+    no_exception(at)
+    assert at.session_state["presentation"] is True
+    assert _chart(at, "Loss per epoch")["layout"]["font"]["size"] > loss_font
+    assert _chart(at, "Forecast vs truth")["layout"]["font"]["size"] > font

@@ -151,6 +151,7 @@ def _open(page, url: str):
 
 
 def _shot(page, name: str, tall: bool = False):
+    page.mouse.move(2, 2)  # no tooltip of a hovered button over the picture
     if tall:
         page.set_viewport_size({"width": 1600, "height": 3400})
         page.wait_for_timeout(1500)
@@ -164,7 +165,7 @@ def _no_exception(page):
 
 
 def test_default_race_live_in_the_browser(server, page):
-    _open(page, server + "/")
+    _open(page, server + "/?epochs=25")  # the default race, shorter
     _no_exception(page)
     _shot(page, "01-start.png")
     page.get_by_role("button", name="▶ Train").click()
@@ -237,3 +238,81 @@ def test_stop_keeps_everything_on_screen(server, page):
     assert page.get_by_role("button", name="▶ Train").is_enabled()
     assert not page.get_by_role("button", name="■ Stop").is_enabled()
     _shot(page, "11-stopped.png")
+
+
+def _points(loss) -> list[int]:
+    """Points per trace of the live loss chart, as plotly.js holds them (``_fullData``: decoded arrays)."""
+    return loss.evaluate("el => (el._fullData || []).map(t => (t.x || []).length)")
+
+
+def _wait_points(page, more_than: int, timeout: int = 60_000) -> None:
+    page.wait_for_function(
+        "n => { const el = document.querySelector('.st-key-live-loss .gru-live-plot');"
+        " return el && el._fullData && el._fullData.length && el._fullData[0].x.length > n; }",
+        arg=more_than,
+        timeout=timeout,
+    )
+
+
+def test_pause_freezes_the_curves_and_a_learning_rate_change_is_marked(server, page):
+    _open(page, server + "/?epochs=2000&hidden=8")
+    page.get_by_role("button", name="▶ Train").click()
+    loss = page.locator(".st-key-live-loss .gru-live-plot")
+    loss.get_by_text("Adam · train").first.wait_for(timeout=60_000)
+    _wait_points(page, 3)
+    page.get_by_role("button", name="‖ Pause").click()
+    page.get_by_text("Paused at epoch").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    _no_exception(page)
+    paused = _points(loss)
+    header = page.locator("h4").filter(has_text="Paused at epoch").first.inner_text()
+    page.wait_for_timeout(4500)  # two slow (paused) refreshes later: nothing grew
+    assert _points(loss) == paused, "the curves kept growing while paused"
+    assert page.locator("h4").filter(has_text="Paused at epoch").first.inner_text() == header
+    assert page.get_by_role("button", name="▶ Resume").is_enabled()
+    assert not page.get_by_role("button", name="‖ Pause").is_enabled()
+    # Adam's learning rate, four notches up the log grid: 0.001 → 0.002 → 0.003 → 0.005 → 0.01
+    slider = page.locator('[class*="st-key-live-lr-"]').first.get_by_role("slider")
+    for _ in range(4):
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(1200)
+    assert slider.get_attribute("aria-valuetext") == "0.01"
+    page.get_by_text("Adam: lr 0.001 → 0.01").first.wait_for(timeout=20_000)
+    page.get_by_role("button", name="▷ Step 1 epoch").click()
+    page.get_by_text("Paused at epoch").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(3000)  # the chart shows the change where it was applied and the pause
+    loss.get_by_text("Adam: lr 0.001 → 0.01").first.wait_for(timeout=20_000)  # the ⚙ label on the chart
+    loss.get_by_text("paused here").first.wait_for(timeout=20_000)
+    _no_exception(page)
+    stepped = _points(loss)
+    assert stepped[0] == paused[0] + 1, (paused, stepped)  # one more epoch, then paused again
+    page.locator("h1").first.scroll_into_view_if_needed()
+    _shot(page, "12-paused-lr-change.png", tall=True)
+    # save Adam's model while paused: the file is a model load_model accepts, at this very step
+    with page.expect_download(timeout=60_000) as dl:
+        page.get_by_role("button", name="Download Adam model (.npz)").click()
+    from gru_core.checkpoint import load_model
+
+    ck = load_model(Path(dl.value.path()).read_bytes())
+    assert ck.extra["optimizer_label"] == "Adam" and ck.extra["status"] == "paused"
+    assert ck.extra["interventions"][0]["new"] == 0.01 and ck.model.config.hidden_size == 8
+    page.get_by_role("button", name="▶ Resume").click()
+    _wait_points(page, stepped[0] + 1)  # growing again
+    assert page.get_by_role("button", name="‖ Pause").is_enabled()
+    page.get_by_role("button", name="■ Stop").click()
+    page.get_by_text("Stopped: epoch").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    _no_exception(page)
+    page.get_by_text("Adam: lr 0.001 → 0.01").first.wait_for(timeout=10_000)
+    assert "iv=Adam" in page.url  # the link now replays the change
+    # for the projector: explanations off, presentation mode on
+    assert page.get_by_text("Solid: training loss").count()
+    page.get_by_text("Show explanations", exact=True).click()
+    page.get_by_text("Presentation mode", exact=True).click()
+    page.wait_for_timeout(2500)
+    _no_exception(page)
+    assert page.get_by_text("Solid: training loss").count() == 0
+    assert loss.evaluate("el => el._fullLayout.font.size") > 15
+    page.locator("h1").first.scroll_into_view_if_needed()
+    _shot(page, "13-presentation-mode.png", tall=True)

@@ -272,6 +272,20 @@ def test_helpers():
     assert F.value_axis_title("CO2", "ppm") == "CO2 (ppm)"
 
 
+def test_ema_matches_the_plain_recurrence_on_long_curves():
+    rng = np.random.default_rng(0)
+    x = rng.random(5000) * 10
+    x[rng.random(5000) < 0.05] = np.nan
+    for w in (0.05, 0.5, 0.9, 0.999):
+        acc, n, want = 0.0, 0, np.full(len(x), np.nan)
+        for i, v in enumerate(x):
+            if math.isfinite(v):
+                acc = w * acc + (1 - w) * v
+                n += 1
+                want[i] = acc / (1 - w**n)
+        np.testing.assert_allclose(F.ema(x, w), want, rtol=1e-9, atol=1e-12)
+
+
 def test_update_gate_heatmaps_in_place():
     first, second = _gates(T=6, H=5), _gates(T=6, H=5)
     second[0]["z"] = second[0]["z"][::-1].copy()
@@ -284,3 +298,134 @@ def test_update_gate_heatmaps_in_place():
     assert json.loads(fig.to_json())["data"][1]["z"] == json.loads(rebuilt.to_json())["data"][1]["z"]
     assert F.update_gate_heatmaps(fig, _gates(T=7, H=5), np.zeros(7)) is None  # other shape: rebuild
     assert F.update_gate_heatmaps(fig, None, None) is None
+
+
+# ---- classroom control: learning-rate changes, pauses, presentation mode --------------------------------
+
+
+def _hist_steps(n_epochs=10, spe=25, scale=1.0):
+    return [
+        {"epoch": e, "step": e * spe, "train_loss": scale / e, "val_loss": 1.2 * scale / e}
+        for e in range(1, n_epochs + 1)
+    ]
+
+
+def _shapes(fig, prefix):
+    return [s for s in fig.layout.shapes if (s.name or "").startswith(prefix)]
+
+
+def test_learning_rate_changes_are_marked_on_their_optimizers_curve():
+    hist = {"Adam": _hist_steps(), "RMSprop": _hist_steps(scale=2)}
+    ivs = [
+        {"step": 101, "optimizer": "Adam", "field": "lr", "old": 0.001, "new": 0.05},  # first step of epoch 5
+        {"step": 138, "optimizer": "RMSprop", "field": "lr", "old": 0.01, "new": 0.002},
+        {"step": 201, "optimizer": "Ghost", "field": "lr", "old": 1, "new": 2},  # not in the race: ignored
+    ]
+    fig = F.loss_curves(hist, interventions=ivs, steps_per_epoch=25)
+    adam = _trace(fig, "Adam · lr change")
+    assert list(adam.x) == [4.0]  # 100 steps done = 4 epochs: the new rate starts right after epoch 4
+    assert adam.y[0] == pytest.approx(1 / 4)  # on Adam's training curve
+    assert adam.marker.color == F.color_for("Adam")
+    rms = _trace(fig, "RMSprop · lr change")
+    assert rms.x[0] == pytest.approx(137 / 25)  # a fractional epoch: mid-epoch change
+    assert rms.y[0] == pytest.approx(np.interp(137 / 25, np.arange(1, 11), 2 / np.arange(1, 11)))
+    lines = _shapes(fig, "lr change")
+    assert {(s.name, s.x0, s.line.color) for s in lines} == {
+        ("lr change Adam", 4.0, F.color_for("Adam")),
+        ("lr change RMSprop", 137 / 25, F.color_for("RMSprop")),
+    }
+    labels = [a.text for a in fig.layout.annotations]
+    assert any("Adam: lr 0.001 → 0.05" in t for t in labels)
+    assert any("RMSprop: lr 0.01 → 0.002" in t for t in labels)
+    assert not any("Ghost" in t for t in labels) and "Ghost · lr change" not in _names(fig)
+    # steps per epoch read from the history when not given
+    again = F.loss_curves(hist, interventions=ivs[:1])
+    assert list(_trace(again, "Adam · lr change").x) == [4.0]
+    # a change asked for but not applied yet is drawn dotted and says so
+    pending = F.loss_curves(hist, interventions=[{**ivs[0], "pending": True}], steps_per_epoch=25)
+    assert _shapes(pending, "lr change")[0].line.dash == "dot"
+    assert any("from the next step" in a.text for a in pending.layout.annotations)
+
+
+def test_only_pauses_that_changed_something_are_marked():
+    hist = {"Adam": _hist_steps()}
+    pauses = [
+        {"step": 60, "epoch": 2, "changed": False},
+        {"step": 100, "epoch": 4, "changed": True},
+        {"step": 150, "epoch": 6, "changed": False},
+    ]
+    fig = F.loss_curves(hist, pauses=pauses, steps_per_epoch=25)
+    marks = _shapes(fig, "pause")
+    assert [s.x0 for s in marks] == [4.0]
+    assert sum("paused" in a.text for a in fig.layout.annotations) == 1
+    quiet = F.loss_curves(hist, pauses=[{**p, "changed": False} for p in pauses], steps_per_epoch=25)
+    assert not _shapes(quiet, "pause") and not quiet.layout.annotations
+    assert F.step_to_epoch(50, 25) == 2.0 and F.step_to_epoch(13, 25) == pytest.approx(0.52)
+
+
+def test_many_learning_rate_changes_keep_their_lines_but_few_labels():
+    hist = {"Adam": _hist_steps(40)}
+    ivs = [{"step": 10 * i + 1, "optimizer": "Adam", "old": 0.001, "new": 0.002} for i in range(1, 30)]
+    fig = F.loss_curves(hist, interventions=ivs, steps_per_epoch=25)
+    assert len(_shapes(fig, "lr change")) == 29
+    assert len(_trace(fig, "Adam · lr change").x) == 29
+    assert sum("lr" in a.text for a in fig.layout.annotations) == F.MAX_MARK_LABELS
+
+
+def test_loss_curves_with_every_marker_are_valid_plotly():
+    """loss_curves skips Plotly's validation for speed: check its output against the validators here."""
+    hist = {"Adam": _hist_steps(), "RMSprop": _hist_steps(scale=2)}
+    markers = {
+        "Adam": {"status": "early_stopped", "best_epoch": 7, "stopped_epoch": 10},
+        "RMSprop": {"status": "diverged", "best_epoch": 1, "diverged_epoch": 10, "diverged_step": 240},
+    }
+    ivs = [{"step": 101, "optimizer": "Adam", "old": 0.001, "new": 0.05, "pending": True}]
+    for log_y, smooth in ((False, 0.0), (True, 0.6)):
+        fig = F.loss_curves(hist, log_y=log_y, smooth=smooth, markers=markers, interventions=ivs,
+                            pauses=[{"step": 100, "epoch": 4, "changed": True}], total_epochs=50)  # fmt: skip
+        checked = go.Figure(json.loads(fig.to_json()))  # raises ValueError on any invalid property
+        assert len(checked.data) == len(fig.data)
+        big = F.presentation(fig)
+        go.Figure(json.loads(big.to_json()))
+
+
+def test_presentation_enlarges_fonts_lines_markers_and_keeps_data_and_colours():
+    hist = {"Adam": _hist_steps(), "RMSprop": _hist_steps(scale=2)}
+    markers = {"Adam": {"status": "early_stopped", "best_epoch": 7, "stopped_epoch": 10}}
+    ivs = [{"step": 101, "optimizer": "Adam", "old": 0.001, "new": 0.05}]
+    figures = [
+        F.loss_curves(hist, markers=markers, interventions=ivs, steps_per_epoch=25),
+        F.forecast_plot(np.arange(5), np.ones(5), {"Adam": np.ones(5)}, {"persistence": np.zeros(5)}),
+        F.gate_heatmaps(_gates(), np.zeros(6), name="Adam", color=F.color_for("Adam")),
+        F.series_preview(pd.Series(np.arange(50.0)), regions=[("train", 0, 30)]),
+    ]
+    for fig in figures:
+        before = fig.to_json()
+        big = F.presentation(fig)
+        assert fig.to_json() == before, "presentation() must not change its input"
+        assert big is not fig
+        assert big.layout.font.size > fig.layout.font.size
+        assert big.layout.title.font.size > fig.layout.title.font.size
+        assert big.layout.height > fig.layout.height
+        assert len(big.data) == len(fig.data)
+        for a, b in zip(fig.data, big.data):
+            assert a.name == b.name and a.type == b.type
+            for attr in ("x", "y", "z"):
+                va, vb = getattr(a, attr, None), getattr(b, attr, None)
+                if va is not None:
+                    np.testing.assert_array_equal(np.asarray(va, dtype=object), np.asarray(vb, dtype=object))
+            if a.type == "scatter":
+                if a.line.width is not None or "lines" in (a.mode or ""):
+                    assert b.line.width > (a.line.width or 2)
+                assert a.line.color == b.line.color and a.line.dash == b.line.dash
+                if "markers" in (a.mode or "") and a.marker.size is not None:
+                    assert b.marker.size > a.marker.size
+                assert a.marker.color == b.marker.color
+        for sa, sb in zip(fig.layout.shapes, big.layout.shapes):
+            assert sa.line.color == sb.line.color and sa.fillcolor == sb.fillcolor
+            assert sb.line.width > sa.line.width if sa.line.width else sb.line.width == sa.line.width
+            assert (sa.x0, sa.x1) == (sb.x0, sb.x1)
+        for aa, ab in zip(fig.layout.annotations, big.layout.annotations):
+            assert aa.text == ab.text and (ab.font.size or 0) > (aa.font.size or 0)
+    assert F.present(figures[0], False) is figures[0]
+    assert F.present(figures[0], True).layout.font.size > figures[0].layout.font.size
