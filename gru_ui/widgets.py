@@ -6,12 +6,12 @@ numbers from the engine through :mod:`gru_ui.runs`; nothing here computes.
 
 Session keys every page may use (set up once by :func:`init_session`):
 
-* ``st.session_state["presentation"]`` (bool): presentation mode for projectors — apply
-  ``figures.present(fig, st.session_state["presentation"])`` to every chart;
+* ``st.session_state["presentation"]`` (bool): presentation mode for projectors — draw every chart with
+  :func:`chart` (or apply ``figures.present(fig, presenting())`` yourself);
 * ``st.session_state["show_explanations"]`` (bool): show the caption under each chart — use
   :func:`explain` for them.
 
-:func:`display_toggles` draws the two sidebar toggles that set them (call it in any page's sidebar).
+:func:`display_toggles` draws the two sidebar toggles that set them; every page calls it once in its sidebar.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ REBUILD_FACTOR = R.REBUILD_FACTOR  # a live figure is rebuilt at most once per 5
 LIVE_STATUSES = R.LIVE_STATUSES  # a race in these states is still going: keep redrawing
 EXPLAIN_KEY = "show_explanations"  # session key: captions under the charts shown (bool)
 PRESENT_KEY = F.PRESENTATION_KEY  # session key: presentation mode (bool)
+FRAME_KEY = "_app_frame_seen"  # session key: app_frame() has run in this session (bool)
 MODEL_KEY = "loaded_model"  # session key: the uploaded model (runs.ModelUpload) the next Train continues
 MODEL_ERROR_KEY = "model_error"  # session key: why the last model upload was refused
 VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", "hstep": "view.hstep"}
@@ -49,6 +50,28 @@ VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", 
 # ----------------------------------------------------------------------------------------------------------
 # session and URL
 # ----------------------------------------------------------------------------------------------------------
+
+
+def app_frame() -> None:
+    """Call first on every page: make sure the page runs inside ``app.py``'s frame (its navigation, page
+    config and session set-up), also when a fresh server's very first visitor opens a page's own URL.
+
+    Streamlit (1.67) starts every server in its old "pages/ folder" mode, which runs ``pages/<name>.py`` on
+    its own for the URL ``/<name>`` and lists the folder in the sidebar; only a run of ``app.py`` (its
+    ``st.navigation``) switches that off, for the whole server.  So a shared link to ``/optimizer_lab``
+    opened before anyone visited ``/`` drew the page without the app.  Switching the mode off here and
+    rerunning runs ``app.py``, which finds the same page again (a page's id is its URL path in both modes).
+    Under ``AppTest.from_file("pages/…")`` the mode is never on, so nothing happens; ``AppTest`` of
+    ``app.py`` turns it on again before every run, hence the rerun on a session's first run only.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    first = not st.session_state.get(FRAME_KEY)
+    st.session_state[FRAME_KEY] = True
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        if first:  # only on a session's first run: a rerun later would drop the click that caused this run
+            st.rerun()
 
 
 def _query_dict() -> dict[str, list[str]]:
@@ -109,6 +132,13 @@ def explain(text: str, **kwargs: Any) -> None:
 
 def presenting() -> bool:
     return bool(st.session_state.get(PRESENT_KEY, False))
+
+
+def chart(fig: Any, key: str, name: str, **kwargs: Any) -> None:
+    """Draw a Plotly figure the way every page does: in presentation mode when the toggle is on, with
+    Plotly's own theme (not Streamlit's, which would override the colour-blind-safe palette), and a camera
+    button that saves a 2x PNG called ``name``.  ``kwargs`` go to ``st.plotly_chart``."""
+    st.plotly_chart(F.present(fig, presenting()), key=key, config=F.chart_config(name), theme=None, **kwargs)
 
 
 def sync_url(cfg: S.LabConfig) -> None:
@@ -802,9 +832,7 @@ def forecast_section(handle: R.RaceHandle, snap: Snapshot) -> None:
             colors=handle.colors,
             title=title,
         )
-        st.plotly_chart(
-            F.present(fig, presenting()), key="chart.forecast", config=F.chart_config("forecast"), theme=None
-        )
+        chart(fig, key="chart.forecast", name="forecast")
         if snap.result is None and not paused:
             explain(
                 "The GRU forecasts appear here when training ends or is paused (press Pause or Stop to see "
@@ -898,7 +926,7 @@ def preview_section(choice: DataChoice, prepared: Any, key: str = "chart.preview
             if len(pos):
                 regions.append((label, idx[int(pos[0, 0])], idx[int(pos[-1, -1])]))
     fig = F.series_preview(s, units=R.series_units(s), name=R.series_label(s), regions=regions)
-    st.plotly_chart(F.present(fig, presenting()), key=key, config=F.chart_config("series"), theme=None)
+    chart(fig, key=key, name="series")
     for note in choice.notes:
         st.caption(f"ℹ️ {note}")
     explain(

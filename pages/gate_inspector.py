@@ -29,6 +29,7 @@ from gru_ui import figures as F
 from gru_ui import figures_classroom as FC
 from gru_ui import runs as R
 from gru_ui import state as S
+from gru_ui.widgets import app_frame, chart, display_toggles
 
 MAX_WINDOWS = 256  # windows used for the saturation statistics and the mean gradient norm
 SPLIT_NAMES = {"val": "validation", "test": "test"}
@@ -322,7 +323,7 @@ def panel(m: InspectedModel, slot: str, split: str, index: int, layer: int) -> d
     if k != layer:
         st.caption(f"This model has {m.layers} layer(s): showing layer {k + 1}.")
     fig = FC.inspector_heatmaps(win["gates"], win["input"], stats["order"], name=m.label, color=color)
-    st.plotly_chart(fig, key=f"chart.insp.heat.{slot}", config=F.chart_config(f"gates-{m.label}"), theme=None)
+    chart(fig, key=f"chart.insp.heat.{slot}", name=f"gates-{m.label}")
     st.caption(
         f"Window {min(index, n_win - 1) + 1}: forecast {win['forecast']:.4g} for {win['target']} (truth "
         f"{win['truth']:.4g}, series units). Units sorted by how often z is saturated (< 0.1 or > 0.9) over "
@@ -330,7 +331,7 @@ def panel(m: InspectedModel, slot: str, split: str, index: int, layer: int) -> d
         "rows blend."
     )
     fig = FC.saturation_bars(stats["saturation"], stats["order"], name=m.label, color=color, windows=stats["windows"])
-    st.plotly_chart(fig, key=f"chart.insp.sat.{slot}", config=F.chart_config(f"saturation-{m.label}"), theme=None)
+    chart(fig, key=f"chart.insp.sat.{slot}", name=f"saturation-{m.label}")
     st.caption(
         "Tall bars: units whose gates are nearly always shut or open (switch-like); short bars: units "
         "that blend old and new."
@@ -338,7 +339,7 @@ def panel(m: InspectedModel, slot: str, split: str, index: int, layer: int) -> d
     choice = st.selectbox("Line plot shows", list(LINE_CHOICES), key=f"insp.lines.{slot}", format_func=LINE_CHOICES.get)
     units = line_units(stats["order"], choice)
     fig = FC.gate_lines(win["gates"], units, name=m.label, color=color)
-    st.plotly_chart(fig, key=f"chart.insp.lines.{slot}", config=F.chart_config(f"gate-lines-{m.label}"), theme=None)
+    chart(fig, key=f"chart.insp.lines.{slot}", name=f"gate-lines-{m.label}")
     st.caption(
         "The same window as lines, one style per unit: a flat z near 1 holds the state; a z that dips "
         "lets new input in at that step."
@@ -359,6 +360,9 @@ def init_state() -> None:
 
 
 def page() -> None:
+    app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
+    with st.sidebar:
+        display_toggles()  # presentation mode and explanations, shared by every page
     init_state()
     ss = st.session_state
     st.title("Gate inspector")
@@ -453,7 +457,7 @@ def page() -> None:
         y_title="‖∂L/∂h<sub>t</sub>‖ (scaled units; log)",
         relative=bool(ss["insp.relative"]),
     )
-    st.plotly_chart(fig, key="chart.insp.grads", config=F.chart_config("gradient-through-time"), theme=None)
+    chart(fig, key="chart.insp.grads", name="gradient-through-time")
     st.caption(
         "∂L/∂h_t: how much the forecast error would change if the state at step t changed (log scale: each grid "
         "line is 10× less). A curve that falls steeply to the left means the early inputs barely influence "

@@ -15,8 +15,8 @@ import streamlit as st
 
 from gru_core.gru import GRURegressor
 from gru_core.reference import gru_cell
-from gru_ui import figures as F
 from gru_ui import figures_classroom as FC
+from gru_ui.widgets import app_frame, chart, display_toggles
 
 HIDDEN_CHOICES = (2, 3, 4)
 H_PREV_DEFAULTS = (0.8, -0.6, 0.3, -0.9)
@@ -228,6 +228,9 @@ def controls() -> tuple[int, str]:
 
 
 def page() -> None:
+    app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
+    with st.sidebar:
+        display_toggles()  # presentation mode and explanations, shared by every page
     init_state()
     st.title("How a GRU works")
     equations()
@@ -277,7 +280,7 @@ def page() -> None:
             unit=unit,
             variant=variant,
         )
-        st.plotly_chart(fig, key="chart.cell.diagram", config=F.chart_config("gru-cell"), theme=None)
+        chart(fig, key="chart.cell.diagram", name="gru-cell")
         st.caption(
             "Read it left to right: the memory $h_{t-1}$ runs along the top, is multiplied by $z$ and added to "
             "$(1 - z)\\,n$. A darker box means a gate value closer to 1 (for n: closer to ±1)."
@@ -288,22 +291,20 @@ def page() -> None:
         st.dataframe(table, hide_index=True, column_config=fmt, key="cell.table")
     c1, c2 = st.columns(2)
     with c1:
-        st.plotly_chart(
+        chart(
             FC.cell_bars(h_prev, values["r"], values["z"], values["n"], values["h"]),
             key="chart.cell.bars",
-            config=F.chart_config("gru-cell-bars"),
-            theme=None,
+            name="gru-cell-bars",
         )
         st.caption(
             "Gates (wine $r$, indigo $z$) live in 0…1; states (grey $h_{t-1}$, green $n$, black $h_t$) in −1…1. "
             "Compare each unit's black bar with its grey and green ones."
         )
     with c2:
-        st.plotly_chart(
+        chart(
             FC.cell_mixing(h_prev, values["z"], values["n"], values["h"]),
             key="chart.cell.mixing",
-            config=F.chart_config("gru-cell-mixing"),
-            theme=None,
+            name="gru-cell-mixing",
         )
         st.caption(
             "Each dotted segment joins a unit's candidate n (left, z = 0) to its previous state (right, "

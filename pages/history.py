@@ -17,9 +17,9 @@ import streamlit as st
 if str(Path(__file__).resolve().parents[1]) not in sys.path:  # standalone (AppTest, streamlit run pages/…)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gru_ui import figures as F  # noqa: E402
 from gru_ui import figures_sweep as FS  # noqa: E402
 from gru_ui import sweep_session as W  # noqa: E402
+from gru_ui.widgets import app_frame, chart, display_toggles  # noqa: E402
 
 STORE_KEY, STORE_WIDGET = "store_path", "store.w.path"  # shared with the Sweep page
 H = "hist.w."  # widget keys
@@ -189,9 +189,7 @@ def compare_section(store, ids: list[int]) -> None:
         for r in records
     ]
     log_y = st.toggle("log scale", key=H + "log")
-    st.plotly_chart(
-        FS.runs_overlay(runs, log_y=log_y), theme=None, key="hist.chart.compare", config=F.chart_config("runs-compare")
-    )
+    chart(FS.runs_overlay(runs, log_y=log_y), key="hist.chart.compare", name="runs-compare")
     more = f" Showing the first {limit} of {len(ids)} selected runs." if len(ids) > limit else ""
     st.caption(
         "Left: training loss, right: validation loss, per epoch (scaled units, so runs on the same data compare). "
@@ -270,6 +268,9 @@ def delete_section(ids: list[int]) -> None:
 
 
 def page() -> None:
+    app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
+    with st.sidebar:
+        display_toggles()  # presentation mode and explanations, shared by every page
     ss = st.session_state
     sidebar()
     st.title("Run history")

@@ -16,6 +16,7 @@ from gru_core.landscapes import LANDSCAPES, grid, quadratic, trajectory
 from gru_core.optim import OPTIMIZERS
 from gru_ui import figures as F
 from gru_ui import figures_classroom as FC
+from gru_ui.widgets import app_frame, chart, display_toggles
 
 # Learning rates that make each optimizer move visibly in a few hundred steps on each landscape (the
 # registry's defaults are tuned for the GRU and barely move here).  Any value can be chosen on the page.
@@ -235,6 +236,9 @@ def with_twins(contestants: list[Contestant]) -> list[Contestant]:
 
 
 def page() -> None:
+    app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
+    with st.sidebar:
+        display_toggles()  # presentation mode and explanations, shared by every page
     init_state()
     land_key, condition, angle, start, steps, contestants, both = sidebar()
     land = make_landscape(land_key, condition, angle)
@@ -282,7 +286,7 @@ def page() -> None:
             )
     left, right = st.columns([1.15, 1], gap="medium")
     with left:
-        st.plotly_chart(fig, key="chart.lab.paths", config=F.chart_config(f"paths-{land_key}"), theme=None)
+        chart(fig, key="chart.lab.paths", name=f"paths-{land_key}")
         st.caption(
             "Press ▶ Play to watch the optimizers step (the slider picks any step). Lighter ground is lower; "
             "white stars mark the minima. Look for: who zig-zags across the valley, who creeps along its floor, "
@@ -292,7 +296,7 @@ def page() -> None:
         fig = FC.step_size_chart(
             {k: p["step_sizes"] for k, p in paths.items()}, colors=colors, diverged=diverged, height=420
         )
-        st.plotly_chart(fig, key="chart.lab.steps", config=F.chart_config(f"step-sizes-{land_key}"), theme=None)
+        chart(fig, key="chart.lab.steps", name=f"step-sizes-{land_key}")
         st.caption(
             "What each step multiplies its gradient by (Adam: its momentum), per coordinate. SGD: flat at lr. "
             "Adam starts high and settles as its bias correction fades; RMSprop's follows its running "
@@ -301,7 +305,7 @@ def page() -> None:
         fig = FC.value_chart(
             {k: p["values"] for k, p in paths.items()}, land.f_min, colors=colors, diverged=diverged, height=380
         )
-        st.plotly_chart(fig, key="chart.lab.values", config=F.chart_config(f"values-{land_key}"), theme=None)
+        chart(fig, key="chart.lab.values", name=f"values-{land_key}")
         st.caption(
             "Height above the lowest point, on a log scale: each grid line down is 10× closer. "
             "A curve that stops falling is stuck (or circling)."

@@ -268,6 +268,7 @@ def sync_replay(handle: R.RaceHandle | None) -> None:
 
 
 def page() -> None:
+    W.app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
     handle: R.RaceHandle | None = st.session_state.get("race")
     sync_replay(handle)
     cfg, choice = W.sidebar_config()

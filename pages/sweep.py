@@ -30,6 +30,7 @@ from gru_ui import figures_sweep as FS  # noqa: E402
 from gru_ui import runs as R  # noqa: E402
 from gru_ui import state as S  # noqa: E402
 from gru_ui import sweep_session as W  # noqa: E402
+from gru_ui.widgets import app_frame, chart, display_toggles  # noqa: E402
 
 POLL = 1.0  # seconds between progress redraws while a sweep runs
 IN_FULL_RUN = "sw._full_run"
@@ -717,11 +718,10 @@ def results_section(store) -> None:
             y_field = c2.selectbox("Down", ys, key=P + "hy", format_func=lambda f: FS.field_title(f))
         by = ("label", x_field) + ((y_field,) if y_field else ())
         cells = group_stats(df, metric, by=by)
-        st.plotly_chart(
+        chart(
             FS.metric_heatmaps(cells, x_field, y_field, metric, units, colors),
-            theme=None,
             key="sw.chart.heat",
-            config=F.chart_config("sweep-heatmap"),
+            name="sweep-heatmap",
         )
         st.caption(
             "Each square: the mean error over every seed and every other setting with these values. Bright = "
@@ -729,11 +729,10 @@ def results_section(store) -> None:
             "fails)."
         )
         groups = group_stats(df, metric, by=("config_key", "label"))
-        st.plotly_chart(
+        chart(
             FS.parallel_coordinates(groups, numeric, metric, units, colors),
-            theme=None,
             key="sw.chart.parcoords",
-            config=F.chart_config("sweep-parallel"),
+            name="sweep-parallel",
         )
         st.caption(
             "One line per configuration and optimizer, from its settings to its mean error on the right. Drag "
@@ -782,12 +781,7 @@ def results_section(store) -> None:
         if not per.empty:  # name each row by the settings that vary (lr included: it is per optimizer in `per`)
             names = {k: W.config_label(g.iloc[0], varying) for k, g in df.groupby("config_key", sort=False)}
             per["config"] = per["config_key"].map(names).fillna(per["config"])
-        st.plotly_chart(
-            FS.paired_forest(per, pc, metric, units, colors),
-            theme=None,
-            key="sw.chart.forest",
-            config=F.chart_config("sweep-paired"),
-        )
+        chart(FS.paired_forest(per, pc, metric, units, colors), key="sw.chart.forest", name="sweep-paired")
         noise = (
             "With one seed there is no interval per configuration: each dot could be luck."
             if n_seeds < 2
@@ -801,9 +795,7 @@ def results_section(store) -> None:
     lr = pd.DataFrame(summ.get("lr") or [])
     if not lr.empty and "lr" in fields and lr["lr"].nunique() > 1:
         st.subheader("How sensitive is each optimizer to the learning rate?")
-        st.plotly_chart(
-            FS.lr_curves(lr, metric, units, colors), theme=None, key="sw.chart.lr", config=F.chart_config("sweep-lr")
-        )
+        chart(FS.lr_curves(lr, metric, units, colors), key="sw.chart.lr", name="sweep-lr")
         st.caption(
             "Mean error at each learning rate, every other setting and seed pooled, with 95 % intervals. A flat "
             "curve is a forgiving optimizer; a steep one needs its learning rate tuned."
@@ -815,12 +807,7 @@ def results_section(store) -> None:
         base = best[0].get("baselines") or {}
         key = metric.split("_", 1)[1]
         base_vals = {k: (base.get(k) or {}).get(key) for k in ("persistence", "linear")}
-        st.plotly_chart(
-            FS.best_vs_baselines(best, base_vals, metric, units, colors),
-            theme=None,
-            key="sw.chart.best",
-            config=F.chart_config("sweep-best"),
-        )
+        chart(FS.best_vs_baselines(best, base_vals, metric, units, colors), key="sw.chart.best", name="sweep-best")
         st.dataframe(best_table(best, base, units), hide_index=True, width="stretch", key="sw.best")
         st.caption(
             "Each optimizer's configuration with the lowest mean validation MSE — the test part played no role in "
@@ -907,6 +894,9 @@ def best_table(best: list[dict], base: dict, units: str) -> pd.DataFrame:
 
 
 def page() -> None:
+    app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
+    with st.sidebar:
+        display_toggles()  # presentation mode and explanations, shared by every page
     ss = st.session_state
     store_sidebar()
     st.title("Sweep: many configurations × optimizers × seeds")

@@ -13,8 +13,8 @@ import time
 import streamlit as st
 
 from gru_core.gradflow import adding_problem_race
-from gru_ui import figures as F
 from gru_ui import figures_classroom as FC
+from gru_ui.widgets import app_frame, chart, display_toggles
 
 # The page's limits: the slowest allowed run (T = 200, 600 steps, 32 units) takes about half a minute on one core.
 LIMITS = {"T": (50, 200), "hidden": (4, 8, 16, 32), "steps": (50, 600), "seed": (0, 99)}
@@ -121,7 +121,7 @@ def results(p: dict, result: dict) -> None:
             "its loss usually drops suddenly once it has learned to hold the marked numbers."
         )
     fig = FC.adding_loss_chart(result["train_loss"], result["eval_steps"], result["test_curve"], base)
-    st.plotly_chart(fig, key="chart.van.loss", config=F.chart_config("adding-problem-loss"), theme=None)
+    chart(fig, key="chart.van.loss", name="adding-problem-loss")
     st.caption(
         "Thick lines: error on held-out sequences; thin: each training mini-batch. Look for the GRU's curve "
         "falling far below the dashed baseline while the RNN's stays on it (it learned nothing)."
@@ -133,7 +133,7 @@ def results(p: dict, result: dict) -> None:
         "“the fraction of the gradient that survives the trip back to t = 1”.",
     )
     fig = FC.vanishing_grad_chart(result["grad_norms"], relative=bool(st.session_state["van.relative"]))
-    st.plotly_chart(fig, key="chart.van.grads", config=F.chart_config("adding-problem-gradients"), theme=None)
+    chart(fig, key="chart.van.grads", name="adding-problem-gradients")
     st.caption(
         "How much of the loss's gradient reaches the hidden state at each step (log scale: each grid line is "
         "10× less). Dashed, before training: both curves drop steeply to the left. Solid, after training: "
@@ -142,6 +142,9 @@ def results(p: dict, result: dict) -> None:
 
 
 def page() -> None:
+    app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
+    with st.sidebar:
+        display_toggles()  # presentation mode and explanations, shared by every page
     init_state()
     st.title("Vanishing gradients, shown")
     st.markdown(

@@ -192,9 +192,13 @@ def _trace_len(page, title_start: str, trace_name: str) -> int:
 
 
 def test_gru_explained_page(server, page):
+    # The module's first visit to its fresh server, straight to a page's own URL (a link a teacher shared):
+    # the page must come inside the app (top navigation, wide layout), not as Streamlit's bare pages/ file.
     _open(page, server + "/gru_explained", "How a GRU works")
     _wait_charts(page, 3)
     _no_exception(page)
+    assert page.get_by_role("link", name="Optimizer race").count() >= 1, "the app's navigation is missing"
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0, "Streamlit's pages/ folder list is shown"
     assert page.locator(".katex").count() >= 2, "the equations are not typeset"
     _shot(page, "classroom-01-gru-explained.png", height=2600)
     page.get_by_role("button", name="z → 1: copy").click()
@@ -222,6 +226,49 @@ def test_optimizer_lab_page_animates(server, page):
     assert still == 1, "the landscape vanished while animating"
     page.screenshot(path=str(ARTIFACTS / "classroom-04-optimizer-lab-playing.png"))
     _no_exception(page)
+
+
+def _font_size(page, title_start: str) -> float:
+    """The layout font size of the Plotly chart whose title starts with ``title_start`` (live DOM)."""
+    return page.evaluate(
+        """(title) => {
+            for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+                const t = (gd.layout && gd.layout.title && gd.layout.title.text) || '';
+                if (t.startsWith(title)) return gd._fullLayout.font.size;
+            }
+            return -1;
+        }""",
+        title_start,
+    )
+
+
+def test_presentation_mode_carries_across_pages_and_keeps_the_animation(server, page):
+    _open(page, server + "/optimizer_lab", "Optimizer lab: Rosenbrock")
+    _wait_charts(page, 3)
+    normal = _font_size(page, "Rosenbrock: paths")
+    assert normal > 0
+    page.get_by_text("Presentation mode", exact=True).click()
+    page.wait_for_function(
+        "(n) => [...document.querySelectorAll('.js-plotly-plot')].some(gd => (gd.layout.title.text || '')"
+        ".startsWith('Rosenbrock: paths') && gd._fullLayout.font.size > n)",
+        arg=normal,
+        timeout=60_000,
+    )
+    _wait_charts(page, 3)
+    _no_exception(page)
+    full = _trace_len(page, "Rosenbrock: paths", "Adam")
+    page.locator(".updatemenu-button").first.click()  # ▶ Play: the frames survived presentation mode
+    page.wait_for_timeout(1200)
+    mid = _trace_len(page, "Rosenbrock: paths", "Adam")
+    assert 0 < mid < full, f"no animation in presentation mode: {mid} of {full} points"
+    _shot(page, "classroom-09-optimizer-lab-presentation.png", height=2100)
+    # another page of the same session: still in presentation mode, same colours
+    page.get_by_role("link", name="How a GRU works").first.click()
+    page.get_by_role("heading", name="How a GRU works").first.wait_for(timeout=60_000)
+    _wait_charts(page, 3)
+    _no_exception(page)
+    assert _font_size(page, "One GRU unit") > 15 * 1.3, "presentation mode was lost on the next page"
+    _shot(page, "classroom-10-gru-explained-presentation.png", height=2800)
 
 
 def test_vanishing_page_trains(server, page):

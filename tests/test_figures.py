@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
+from _presentation import check_every_builder
 
 from gru_ui import figures as F
+
+
+@pytest.fixture(autouse=True)
+def _every_figure_presentable(monkeypatch):
+    """Every figure these tests build must also pass presentation mode (tests/_presentation.py)."""
+    check_every_builder(monkeypatch, F)
 
 
 def _hist(n_epochs=10, scale=1.0, start=1):
@@ -241,9 +248,7 @@ def test_forecast_plot_traces_units_and_dates():
 
 def test_series_preview_regions_and_units():
     s = pd.Series(np.sin(np.arange(300) / 10.0), name="wave")
-    fig = F.series_preview(
-        s, units="metres", regions=[("train", 0, 200), ("validation", 200, 250), ("test", 250, 299)]
-    )
+    fig = F.series_preview(s, units="metres", regions=[("train", 0, 200), ("validation", 200, 250), ("test", 250, 299)])
     assert len(fig.data) == 1 and len(fig.layout.shapes) == 3
     assert [a.text for a in fig.layout.annotations] == ["train", "validation", "test"]
     assert "metres" in _title(fig.layout.yaxis)

@@ -7,10 +7,17 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from _presentation import check_every_builder
 
 from gru_core.landscapes import LANDSCAPES, grid, trajectory
 from gru_ui import figures as F
 from gru_ui import figures_classroom as FC
+
+
+@pytest.fixture(autouse=True)
+def _every_figure_presentable(monkeypatch):
+    """Every figure these tests build must also pass presentation mode (tests/_presentation.py)."""
+    check_every_builder(monkeypatch, FC)
 
 
 def _names(fig):

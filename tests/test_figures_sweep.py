@@ -8,11 +8,18 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _presentation import check_every_builder
 
 from gru_ui import figures_sweep as FS
 from gru_ui.figures import BASELINE_STYLES, EXTRA_COLORS, OPTIMIZER_COLORS, color_for
 
 ADAM, RMS = OPTIMIZER_COLORS["adam"], OPTIMIZER_COLORS["rmsprop"]
+
+
+@pytest.fixture(autouse=True)
+def _every_figure_presentable(monkeypatch):
+    """Every figure these tests build must also pass presentation mode (tests/_presentation.py)."""
+    check_every_builder(monkeypatch, FS)
 
 
 def heat_cells() -> pd.DataFrame:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _presentation import check_page_presentation
 from streamlit.testing.v1 import AppTest
 
 from gru_core.checkpoint import CheckpointError, save_model_bytes
@@ -138,6 +139,7 @@ def test_cell_page_loads_with_equations_and_numbers():
     assert list(df.columns) == ["unit", "h_t−1", "r", "z", "n", "h_t"] and len(df) == 3
     titles = [s["layout"]["title"]["text"] for s in specs(at)]
     assert any(t.startswith("One GRU unit") for t in titles) and len(titles) == 3
+    check_page_presentation(at)
 
 
 def test_cell_numbers_equal_the_engines_gru_on_the_same_weights():
@@ -281,6 +283,7 @@ def test_vanishing_page_trains_both_models_and_shows_the_engines_numbers():
     assert "Settings changed" in texts(at.info)
     assert spec_titled(at, "Adding problem")
     assert "T = 50" in at.subheader[0].value
+    check_page_presentation(at)
 
 
 def test_vanishing_engine_error_is_shown_not_raised(monkeypatch):
@@ -336,6 +339,7 @@ def test_lab_default_paths_are_the_optimizers_own_steps():
     assert steps["layout"]["yaxis"]["type"] == "log"
     np.testing.assert_allclose(arr(trace(steps, "SGD · x")["y"]), lr["sgd"])
     assert spec_titled(at, "How far above the minimum")["layout"]["yaxis"]["type"] == "log"
+    check_page_presentation(at)  # the animation keeps its 100 frames in presentation mode
 
 
 def test_lab_widgets_change_the_paths():
@@ -491,6 +495,7 @@ def test_inspector_shows_the_session_race_with_the_engines_numbers(finished_race
     np.testing.assert_allclose(arr(heat["data"][0]["y"]), Xt[min(6, len(Xt) - 1), :, 0])
     lines = spec_titled(at, "Adam: gates of selected units")
     assert [t["name"] for t in lines["data"] if t.get("showlegend")] == [f"unit {u}" for u in labels[:3]]
+    check_page_presentation(at)
 
 
 def test_inspector_waits_for_a_running_race(finished_race):

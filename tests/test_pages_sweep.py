@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _presentation import check_page_presentation
 from streamlit.testing.v1 import AppTest
 
 from gru_core.store import RunStore
@@ -166,6 +167,7 @@ def test_tiny_sweep_from_the_page_shows_the_results(swept):
     best = next(df.value for df in at.dataframe if "validation MSE (chosen on)" in df.value.columns)
     assert any("tomorrow = today" in str(m) for m in best["model"])
     assert RunStore(path).count_runs(sweep_id=job.sweep_id) == 8
+    check_page_presentation(at)
 
 
 def test_running_the_same_grid_again_reuses_the_stored_cells(swept):
@@ -252,6 +254,7 @@ def test_history_lists_filters_and_compares_the_sweep_runs(swept, monkeypatch):
     no_exception(at)
     assert "Loss curves of 4 stored runs" in chart_titles(at)
     assert [b.label for b in at.get("download_button")] == ["Download the 4 selected runs (CSV)"]
+    check_page_presentation(at)
 
 
 def test_export_helper_gives_parseable_files(swept):
