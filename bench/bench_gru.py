@@ -4,7 +4,7 @@ Both run in this process, interleaved (ours, theirs, ours, theirs, ...), with th
 weights and batch, so a noisy machine slows both alike; the figure that matters is the *ratio*
 ours / PyTorch (below 1 means we are faster).  Also prints the GFLOP/s our step achieves on its
 matrix products against a plain NumPy matmul of the same shape (``(3H, H+1) @ (H+1, B)``, the
-recurrent product of one step) timed in the same run.
+recurrent product of one step, one BLAS thread) timed in the same run, interleaved with the steps.
 
     python bench/bench_gru.py            # the issue's sizes, float64 and float32
     python bench/bench_gru.py --quick    # one small size, a smoke test (CI runs this)
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import time
@@ -26,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gru_core import GRURegressor  # noqa: E402
+from gru_core import GRURegressor, _blas  # noqa: E402
 from gru_core.optim import Adam  # noqa: E402
 
 SIZES = [(32, 30, 16), (32, 30, 32), (32, 60, 64), (64, 30, 128)]  # (B, T, H)
@@ -76,29 +77,38 @@ def time_chunk(fn, n: int) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def interleaved(a, b, rounds: int, n: int) -> tuple[float, float]:
-    """Median seconds per call of a and b, timed in alternating chunks of n calls."""
-    a(), b()  # warm up: buffers, caches, thread pools
-    ta, tb = [], []
+def interleaved(fns, rounds: int, ns) -> list[float]:
+    """Median seconds per call of each function, timed in alternating chunks (fns[0] × ns[0] calls,
+    fns[1] × ns[1], …, then again), so a noisy machine slows every one of them alike."""
+    for fn in fns:  # warm up: buffers, caches, thread pools
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(rounds):
-        ta.append(time_chunk(a, n))
-        tb.append(time_chunk(b, n))
-    return statistics.median(ta), statistics.median(tb)
+        for fn, n, ts in zip(fns, ns, times):
+            ts.append(time_chunk(fn, n))
+    return [statistics.median(ts) for ts in times]
 
 
-def matmul_gflops(B: int, H: int, dtype, seconds: float = 0.2) -> float:
+def make_matmul(B: int, H: int, dtype):
+    """A plain NumPy ``(3H, H+1) @ (H+1, B)`` matmul (one step's recurrent product) with the BLAS threads
+    gru_core set (one), and its flop count: the reference for the GFLOP/s column."""
     rng = np.random.default_rng(0)
     W = rng.standard_normal((3 * H, H + 1)).astype(dtype)
     h = rng.standard_normal((H + 1, B)).astype(dtype)
     out = np.empty((3 * H, B), dtype)
-    n, elapsed = 0, 0.0
-    t0 = time.perf_counter()
-    while elapsed < seconds:
-        for _ in range(50):
-            np.matmul(W, h, out=out)
-        n += 50
-        elapsed = time.perf_counter() - t0
-    return 2 * 3 * H * (H + 1) * B * n / elapsed / 1e9
+    return (lambda: np.matmul(W, h, out=out)), 2.0 * 3 * H * (H + 1) * B
+
+
+def _load() -> str:
+    """The machine's state, printed with the figures: a second BLAS thread is only used for the big
+    products while the load average leaves a core idle (gru_core/_blas.py)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return "load average unknown"
+    cores = os.cpu_count() or 1
+    idle = "a core idle: big products may use 2 BLAS threads" if not _blas._busy() else "no core idle: 1 BLAS thread"
+    return f"load average {load:.2f} on {cores} cores ({idle})"
 
 
 def main(argv=None) -> int:
@@ -116,7 +126,8 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     sizes = SIZES[:1] if args.quick else SIZES
     rounds = 2 if args.quick else args.rounds
-    print(f"numpy {np.__version__}, torch {torch.__version__}, torch threads {torch.get_num_threads()}")
+    print(f"numpy {np.__version__}, torch {torch.__version__}, torch threads {torch.get_num_threads()}, "
+          f"{_load()}")  # fmt: skip
     print(f"{'dtype':8} {'B':>3} {'T':>3} {'H':>4} {'ours ms':>8} {'torch ms':>9} {'ratio':>6} "
           f"{'GFLOP/s':>8} {'matmul':>7} {'% mm':>5}")  # fmt: skip
     ratios = []
@@ -129,17 +140,20 @@ def main(argv=None) -> int:
             model = GRURegressor(1, H, dtype=dtype, seed=0)
             ours = make_our_step(model, X, y)
             theirs = make_torch_step(torch, model, X, y, tdtype)
+            mm_fn, mm_flops = make_matmul(B, H, dtype)
             n = max(2, int(0.15 / max(1e-5, time_chunk(ours, 1))))  # ~0.15 s per chunk
-            t_ours, t_torch = interleaved(ours, theirs, rounds, n)
+            n_mm = max(10, int(0.05 / max(1e-7, time_chunk(mm_fn, 20))))  # ~0.05 s per chunk
+            t_ours, t_torch, t_mm = interleaved([ours, theirs, mm_fn], rounds, [n, n, n_mm])
             ratio = t_ours / t_torch
             ratios.append(ratio)
             gf = step_flops(B, T, H) / t_ours / 1e9
-            mm = matmul_gflops(B, H, dtype)
+            mm = mm_flops / t_mm / 1e9
             print(f"{tdtype_name:8} {B:3d} {T:3d} {H:4d} {t_ours * 1e3:8.2f} {t_torch * 1e3:9.2f} {ratio:6.2f} "
                   f"{gf:8.1f} {mm:7.1f} {100 * gf / mm:5.0f}")  # fmt: skip
     geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
     worst = max(ratios)
     print(f"geometric mean ratio ours/torch: {geo:.3f} (target <= 0.35); worst: {worst:.3f} (target <= 0.7)")
+    print(f"at the end: {_load()}")
     return 0
 
 

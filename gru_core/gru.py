@@ -37,6 +37,12 @@ The tricks, block by block (each one is named again where it is played):
    hot loop allocates nothing and does no slicing.
 8. *Flat parameters.*  ``params`` is a :class:`~gru_core.params.ParamDict`: the named arrays are views
    into one vector, so an optimizer updates every weight with a few vectorised operations.
+9. *A second BLAS thread for big per-step products, only when a core is idle.*  BLAS runs one thread
+   (see :mod:`gru_core._blas`); from ~1.5 MFLOP a step (H = 64 with B = 64, H = 128) a second thread
+   makes the per-step product 1.6-1.9× faster on an idle 2-core machine (a training step at H = 128,
+   B = 64: 13 % faster), so the loops ask for it and get it only while the load average leaves a core.
+   Tried and dropped: writing the backward gate gradients straight into the time-next-to-batch layout
+   of trick 6 (saves the transposing copies, but the strided per-step writes cost as much: ±3 %).
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._blas import big_products
+from ._blas import STEP_PRODUCT_FLOPS, big_products
 from .params import ParamDict
 
 VARIANTS = ("pytorch", "classic")
@@ -387,15 +393,16 @@ class GRURegressor:
                     W_i[:, -1] += b_hh  # classic: every hidden bias is additive
                 W_i *= scale
                 np.matmul(W_i, self._layer_input(ws, k), out=buf.gi)  # (T, 3H, B)
-                if self.variant == "pytorch":
-                    # trick 3: one matmul per step against [W_hh | (0, 0, b_hn)] and h with a ones row
-                    W_h = np.zeros((3 * H, H + 1), self.dtype)
-                    W_h[:, :H] = W_hh
-                    W_h[2 * H :, H] = b_hh[2 * H :]
-                    W_h *= scale
-                    self._forward_loop_pytorch(buf, W_h, T)
-                else:
-                    self._forward_loop_classic(buf, -W_hh[: 2 * H], -2.0 * W_hh[2 * H :], T)
+                with big_products(2.0 * 3 * H * (H + 1) * B, STEP_PRODUCT_FLOPS):  # trick 9
+                    if self.variant == "pytorch":
+                        # trick 3: one matmul per step against [W_hh | (0, 0, b_hn)] and h with a ones row
+                        W_h = np.zeros((3 * H, H + 1), self.dtype)
+                        W_h[:, :H] = W_hh
+                        W_h[2 * H :, H] = b_hh[2 * H :]
+                        W_h *= scale
+                        self._forward_loop_pytorch(buf, W_h, T)
+                    else:
+                        self._forward_loop_classic(buf, -W_hh[: 2 * H], -2.0 * W_hh[2 * H :], T)
         return ws
 
     @staticmethod
@@ -538,19 +545,22 @@ class GRURegressor:
         Gz *= S  # ∂h/∂z · σ' = (h_{t-1} − n) z (1 − z)
         sub(1.0, r, out=S)  # 1 − r
         Gr = G[:, 0]
+        step_flops = 2.0 * H3 * H * buf.dgh.shape[2]  # W_hhᵀ (H, 3H) against one step's (3H, B)
         if self.variant == "pytorch":
             mul(A, r, out=G[:, 2])  # ∂h/∂(W_hn h + b_hn) = (1 − z)(1 − n²) r
             mul(G[:, 2], S, out=Gr)
             Gr *= buf.gh[:, H2:]
             Gr *= -0.5  # the stored recurrent n rows hold −2 (W_hn h + b_hn)
-            self._backward_loop_pytorch(buf, np.ascontiguousarray(W_hh.T), T)
+            with big_products(step_flops, STEP_PRODUCT_FLOPS):  # trick 9
+                self._backward_loop_pytorch(buf, np.ascontiguousarray(W_hh.T), T)
         else:
             G[:, 2] = A
             mul(h_prev, r, out=Gr)
             Gr *= S  # ∂(r ⊙ h)/∂r · σ' = h_{t-1} r (1 − r); the loop multiplies by W_hnᵀ ∂L/∂(n pre)
-            self._backward_loop_classic(
-                buf, np.ascontiguousarray(W_hh[:H2].T), np.ascontiguousarray(W_hh[H2:].T), T
-            )
+            with big_products(step_flops, STEP_PRODUCT_FLOPS):
+                self._backward_loop_classic(
+                    buf, np.ascontiguousarray(W_hh[:H2].T), np.ascontiguousarray(W_hh[H2:].T), T
+                )
         # trick 6: weight gradients as contractions over all (t, b) at once: move time next to batch,
         # then each is one matmul over T·B columns.  dT rows: [n (recurrent), r, z, n (input)].
         dT = buf.dT
