@@ -971,6 +971,7 @@ PRESENTATION_KEY = "presentation"  # st.session_state key of the "Presentation m
 PRESENT_FONT = 1.4  # font sizes × this
 PRESENT_LINE = 1.8  # line widths × this
 PRESENT_MARKER = 1.5  # marker sizes × this
+PRESENT_WRAP = 44  # titles longer than this (characters) go on two lines in presentation mode
 PRESENT_HEIGHT = 1.35  # figure height × this: text and margins grow ×1.4, the plot area must not shrink
 
 
@@ -1006,6 +1007,16 @@ def _copy_tree(v: Any) -> Any:
     if isinstance(v, list):
         return [_copy_tree(x) for x in v]
     return v
+
+
+def _wrap_title(text: str) -> str:
+    """``text`` on two lines, broken at the space nearest its middle (outside any HTML tag)."""
+    middle = len(text) // 2
+    spaces = [i for i, c in enumerate(text) if c == " " and text.rfind("<", 0, i) <= text.rfind(">", 0, i)]
+    if not spaces:
+        return text
+    cut = min(spaces, key=lambda i: abs(i - middle))
+    return text[:cut] + "<br>" + text[cut + 1 :]
 
 
 def _present_trace(trace: dict, base: float) -> None:
@@ -1072,6 +1083,12 @@ def presentation(fig: go.Figure) -> go.Figure:
     title = layout.get("title")
     if isinstance(title, dict):
         _font(title, "font", base * 1.25)
+        text = title.get("text")
+        if isinstance(text, str) and len(text) > PRESENT_WRAP and "<br>" not in text:
+            title["text"] = _wrap_title(text)  # Plotly never wraps: a long title would be cut off
+            margin = layout.setdefault("margin", {})
+            size = (title.get("font") or {}).get("size") or base * 1.25 * PRESENT_FONT
+            margin["t"] = (margin.get("t") or 80) + round(1.3 * size)
     legend = layout.setdefault("legend", {})
     _font(legend, "font", base)
     if isinstance(legend.get("title"), dict):

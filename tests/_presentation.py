@@ -37,6 +37,9 @@ def check_presentation(fig: go.Figure) -> go.Figure:
     assert big.layout.font.size > (fig.layout.font.size or 12)
     if fig.layout.title.text:
         assert big.layout.title.font.size > (fig.layout.title.font.size or fig.layout.font.size or 12)
+        assert big.layout.title.text.replace("<br>", " ") == fig.layout.title.text
+        if len(fig.layout.title.text) > F.PRESENT_WRAP and "<br>" not in fig.layout.title.text:
+            assert big.layout.title.text.count("<br>") == 1, "a long title must be wrapped, not cut off"
     assert big.layout.height > (fig.layout.height or 0)
     assert len(big.data) == len(fig.data)
     for a, b in zip(fig.data, big.data):
@@ -102,7 +105,10 @@ def check_page_presentation(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["presentation"] is True
     big = charts()
-    assert [c["layout"]["title"].get("text") for c in big] == [c["layout"]["title"].get("text") for c in normal]
+    def titles(charts: list[dict]) -> list[str | None]:  # long titles are wrapped in presentation mode
+        return [(c["layout"]["title"].get("text") or "").replace("<br>", " ") or None for c in charts]
+
+    assert titles(big) == titles(normal)
     for a, b in zip(normal, big):
         title = a["layout"]["title"].get("text")
         assert b["layout"]["font"]["size"] > a["layout"]["font"]["size"], title
