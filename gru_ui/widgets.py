@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import math
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from gru_core.optim import OPTIMIZERS
 from . import figures as F
 from . import runs as R
 from . import state as S
+from . import sweep_session as SW
 from .live_plot import live_plotly_chart
 
 LIVE_INTERVAL = R.LIVE_INTERVAL  # seconds between redraws of the loss curves and status columns while training
@@ -139,6 +140,42 @@ def chart(fig: Any, key: str, name: str, **kwargs: Any) -> None:
     Plotly's own theme (not Streamlit's, which would override the colour-blind-safe palette), and a camera
     button that saves a 2x PNG called ``name``.  ``kwargs`` go to ``st.plotly_chart``."""
     st.plotly_chart(F.present(fig, presenting()), key=key, config=F.chart_config(name), theme=None, **kwargs)
+
+
+STORE_KEY, STORE_WIDGET = "store_path", "store.w.path"  # session keys: the run store in use, its text box
+STORE_ERROR_KEY = "store.error"  # session key: why the last store typed in was refused
+
+
+def _set_store_path(on_change: Callable[[], None] | None) -> None:
+    ss = st.session_state
+    path, error = SW.resolve_store_choice(str(ss[STORE_WIDGET]))
+    ss[STORE_ERROR_KEY] = error
+    if path is not None:
+        ss[STORE_KEY] = path
+    if on_change is not None:
+        on_change()
+
+
+def store_picker(help_text: str, caption: str, on_change: Callable[[], None] | None = None) -> None:
+    """The Sweep and Run history pages' "Store file" box (in the sidebar): the store both pages use, kept
+    under :data:`STORE_KEY`.  What a visitor types is checked by
+    :func:`gru_ui.sweep_session.resolve_store_choice` (only files in the server's store folder); a refused
+    entry keeps the store in use and says why.  ``caption`` is formatted with ``path``."""
+    ss = st.session_state
+    ss.setdefault(STORE_KEY, SW.default_path())
+    ss.setdefault(STORE_WIDGET, ss[STORE_KEY])
+    st.header("Run store")
+    st.text_input(
+        "Store file (SQLite)",
+        key=STORE_WIDGET,
+        on_change=_set_store_path,
+        args=(on_change,),
+        help=f"{help_text} Default: $GRU_LAB_STORE or ~/.gru_lab/runs.sqlite. Other files can be opened from "
+        f"the same folder ({SW.store_folder()}).",
+    )
+    if ss.get(STORE_ERROR_KEY):
+        st.error(ss[STORE_ERROR_KEY])
+    st.caption(caption.format(path=ss[STORE_KEY]))
 
 
 def sync_url(cfg: S.LabConfig) -> None:

@@ -19,9 +19,8 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:  # standalone (AppT
 
 from gru_ui import figures_sweep as FS  # noqa: E402
 from gru_ui import sweep_session as W  # noqa: E402
-from gru_ui.widgets import app_frame, chart, display_toggles  # noqa: E402
+from gru_ui.widgets import STORE_KEY, app_frame, chart, display_toggles, store_picker  # noqa: E402
 
-STORE_KEY, STORE_WIDGET = "store_path", "store.w.path"  # shared with the Sweep page
 H = "hist.w."  # widget keys
 NO_SWEEP = -1  # the sweep filter's entry for runs stored outside any sweep
 FORMATS = {
@@ -33,10 +32,7 @@ FORMATS = {
 
 def init_state() -> None:
     ss = st.session_state
-    if STORE_KEY not in ss:
-        ss[STORE_KEY] = W.default_path()
-    if STORE_WIDGET not in ss:
-        ss[STORE_WIDGET] = ss[STORE_KEY]
+    ss.setdefault(STORE_KEY, W.default_path())
     ss.setdefault("hist.table_v", 0)  # a new table key clears its row selection (after a delete)
     ss.setdefault("hist.confirm", None)  # run ids waiting for the delete confirmation
     ss.setdefault("hist.message", None)
@@ -46,21 +42,13 @@ def init_state() -> None:
     ss.setdefault(H + "all", False)
 
 
-def set_store_path() -> None:
-    st.session_state[STORE_KEY] = str(st.session_state[STORE_WIDGET]).strip()
-    st.session_state["hist.confirm"] = None
+def _forget_pending_delete() -> None:
+    st.session_state["hist.confirm"] = None  # a delete confirmed for one store must not hit another
 
 
 def sidebar() -> None:
     with st.sidebar:
-        st.header("Run store")
-        st.text_input(
-            "Store file (SQLite)",
-            key=STORE_WIDGET,
-            on_change=set_store_path,
-            help="The same file the Sweep page writes to. Default: $GRU_LAB_STORE or ~/.gru_lab/runs.sqlite.",
-        )
-        st.caption(f"Reading `{st.session_state[STORE_KEY]}`.")
+        store_picker("The same file the Sweep page writes to.", "Reading `{path}`.", _forget_pending_delete)
 
 
 def sweeps_section(sweeps: pd.DataFrame) -> None:
@@ -291,7 +279,7 @@ def page() -> None:
     if runs.empty and sweeps.empty:
         st.info(
             f"No runs yet in `{ss[STORE_KEY]}`. Run a sweep on the **Sweep** page (the tiny demo grid takes "
-            "seconds) and its runs appear here. If your runs are in another file, give its path in the sidebar.",
+            "seconds) and its runs appear here. If your runs are in another file, give its file name in the sidebar.",
             icon="🗂️",
         )
         return

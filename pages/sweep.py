@@ -30,13 +30,12 @@ from gru_ui import figures_sweep as FS  # noqa: E402
 from gru_ui import runs as R  # noqa: E402
 from gru_ui import state as S  # noqa: E402
 from gru_ui import sweep_session as W  # noqa: E402
-from gru_ui.widgets import app_frame, chart, display_toggles  # noqa: E402
+from gru_ui.widgets import STORE_KEY, app_frame, chart, display_toggles, store_picker  # noqa: E402
 
 POLL = 1.0  # seconds between progress redraws while a sweep runs
 IN_FULL_RUN = "sw._full_run"
 CSV = S.CSV_KEY
 P = "sw.w."  # widget keys
-STORE_KEY, STORE_WIDGET = "store_path", "store.w.path"  # shared with the Run history page
 
 # the form's fields <-> widget keys
 FORM_KEYS = {
@@ -89,10 +88,7 @@ def form_to_state(form: W.SweepForm, extra: list[str] | None = None) -> None:
 def init_state() -> None:
     """Every key this page reads, initialised once per session; widget values restored after a page switch."""
     ss = st.session_state
-    if STORE_KEY not in ss:
-        ss[STORE_KEY] = W.default_path()
-    if STORE_WIDGET not in ss:
-        ss[STORE_WIDGET] = ss[STORE_KEY]
+    ss.setdefault(STORE_KEY, W.default_path())
     for k, v in (ss.get("sw._saved") or {}).items():
         if k not in ss:
             ss[k] = v
@@ -182,24 +178,15 @@ def remove_field(name: str) -> None:
     ss.pop(P + "grid." + name, None)
 
 
-def set_store_path() -> None:
-    st.session_state[STORE_KEY] = str(st.session_state[STORE_WIDGET]).strip()
-
-
 # ---- the form ----------------------------------------------------------------------------------------------
 
 
 def store_sidebar() -> None:
     with st.sidebar:
-        st.header("Run store")
-        st.text_input(
-            "Store file (SQLite)",
-            key=STORE_WIDGET,
-            on_change=set_store_path,
-            help="Every finished cell of a sweep is written here at once; the Run history page reads the same "
-            "file. Default: $GRU_LAB_STORE or ~/.gru_lab/runs.sqlite.",
+        store_picker(
+            "Every finished cell of a sweep is written here at once; the Run history page reads the same file.",
+            "Runs are stored in `{path}`.",
         )
-        st.caption(f"Runs are stored in `{st.session_state[STORE_KEY]}`.")
         st.divider()
         L = W.LIMITS
         st.caption(

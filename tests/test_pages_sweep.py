@@ -393,3 +393,36 @@ def test_filter_runs_by_every_field():
     since, until = pd.Timestamp("2024-05-02").date(), pd.Timestamp("2024-06-02").date()
     assert ids(W.filter_runs(df, since=since, until=until)) == [2, 3, 4]
     assert ids(W.filter_runs(df, sweeps=[1, 2], optimizers=["Adam"], diverged="no")) == [1, 3]
+
+
+# ---- the run store a visitor may open ---------------------------------------------------------------------------
+
+
+def test_store_choice_stays_in_the_servers_store_folder(store_env, tmp_path, monkeypatch):
+    monkeypatch.delenv(W.STORE_ANY_PATH_ENV, raising=False)
+    folder = store_env.parent.resolve()
+    assert W.store_folder() == folder
+    assert W.resolve_store_choice("class-2026.sqlite") == (str(folder / "class-2026.sqlite"), None)
+    assert W.resolve_store_choice(str(store_env)) == (str(folder / "runs.sqlite"), None)  # the default, typed
+    for bad in ("/etc/passwd", "../outside.sqlite", str(tmp_path.parent / "x.sqlite"), "~/x.sqlite",
+                "sub/inner.sqlite", "notes.txt", ".hidden.sqlite", "   "):  # fmt: skip
+        path, error = W.resolve_store_choice(bad)
+        assert path is None and error, bad
+    monkeypatch.setenv(W.STORE_ANY_PATH_ENV, "1")  # a single-user machine may allow anything
+    assert W.resolve_store_choice(str(tmp_path.parent / "x.sqlite")) == (str(tmp_path.parent / "x.sqlite"), None)
+
+
+@pytest.mark.parametrize("page", [SWEEP, HISTORY])
+def test_a_store_outside_the_folder_is_refused_on_the_page_and_nothing_is_created(store_env, tmp_path, page):
+    outside = tmp_path.parent / f"evil-{tmp_path.name}" / "x.sqlite"
+    at = AppTest.from_file(page, default_timeout=TIMEOUT).run()
+    no_exception(at)
+    at.text_input(key="store.w.path").input(str(outside)).run()
+    no_exception(at)
+    assert "can only be opened in" in texts(at.sidebar.error)
+    assert at.session_state["store_path"] == str(store_env)  # the store in use is kept
+    assert not outside.parent.exists(), "a refused path must not be created"
+    at.text_input(key="store.w.path").input("second.sqlite").run()  # a name in the same folder is fine
+    no_exception(at)
+    assert not at.sidebar.error
+    assert at.session_state["store_path"] == str(store_env.parent.resolve() / "second.sqlite")
