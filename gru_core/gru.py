@@ -70,9 +70,36 @@ def _positive_int(name: str, value) -> int:
     return int(value)
 
 
+def _sizes(input_size, hidden_size, output_size, num_layers) -> tuple[int, int, int, int]:
+    """The four sizes every model here takes, each checked by :func:`_positive_int` (in this order)."""
+    return (
+        _positive_int("input_size", input_size),
+        _positive_int("hidden_size", hidden_size),
+        _positive_int("output_size", output_size),
+        _positive_int("num_layers", num_layers),
+    )
+
+
 def _choice(name: str, value, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _integer(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    return int(value)
+
+
+def _float_dtype(dtype) -> np.dtype:
+    """``np.dtype(dtype)`` if that is float32 or float64."""
+    try:
+        value = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if value not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     return value
 
 
@@ -293,10 +320,9 @@ class GRURegressor:
         dtype=np.float64,
         seed: int = 0,
     ):
-        self.input_size = _positive_int("input_size", input_size)
-        self.hidden_size = _positive_int("hidden_size", hidden_size)
-        self.output_size = _positive_int("output_size", output_size)
-        self.num_layers = _positive_int("num_layers", num_layers)
+        self.input_size, self.hidden_size, self.output_size, self.num_layers = _sizes(
+            input_size, hidden_size, output_size, num_layers
+        )
         self.variant = _choice("variant", variant, VARIANTS)
         self.init = _choice("init", init, INITS)
         try:
@@ -306,15 +332,8 @@ class GRURegressor:
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.dropout = dropout
-        try:
-            self.dtype = np.dtype(dtype)
-        except TypeError:
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from None
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
+        self.dtype = _float_dtype(dtype)
+        self.seed = _integer("seed", seed)
         self.params = ParamDict(
             param_shapes(self.input_size, self.hidden_size, self.output_size, self.num_layers), self.dtype
         )

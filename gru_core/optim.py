@@ -33,7 +33,7 @@ operations instead of a loop over parameters); the optimizer's state buffers are
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -103,6 +103,8 @@ class Optimizer:
     HYPER_NAMES: ClassVar[tuple[str, ...]] = ()
     #: whether torch keeps a per-parameter ``"step"`` in the state
     HAS_STEP: ClassVar[bool] = True
+    #: flavour -> defaults of the hyperparameters whose default depends on the flavour (see _set_or_default)
+    DEFAULTS: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(self, flavor: str, unknown: dict[str, Any]) -> None:
         if unknown:
@@ -123,6 +125,30 @@ class Optimizer:
         # parameters (``self.state[name][key]`` are views into it).  None while the state is per name.
         self._flat: dict[str, ParamDict] | None = None
         self._shapes: dict[str, tuple[int, ...]] | None = None
+
+    # ---- helpers for subclasses ----------------------------------------------------------------------
+
+    def _set_or_default(self, **given: Any) -> None:
+        """Set each hyperparameter to its given value, or to the flavour's default (``DEFAULTS``) when None."""
+        defaults = self.DEFAULTS[self.flavor]
+        for name, value in given.items():
+            setattr(self, name, defaults[name] if value is None else value)
+
+    def _l2_gradient(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """``g`` negated when maximizing, then with the L2 penalty ``weight_decay * p`` added (torch's order).
+
+        Either step makes a new array, so the caller's gradient is never modified.
+        """
+        if self.maximize:
+            g = -g
+        if self.weight_decay != 0:
+            g = g + self.weight_decay * p  # L2 penalty folded into the gradient
+        return g
+
+    def _check_keras_weight_decay(self) -> None:
+        # Keras' own weight decay is decoupled (AdamW-like), so the keras flavours have none.
+        if self.flavor == "keras" and self.weight_decay != 0:
+            raise ValueError("weight_decay is not supported with flavor='keras' (use flavor='pytorch')")
 
     # ---- to be provided by subclasses ------------------------------------------------------------
 
@@ -350,10 +376,7 @@ class SGD(Optimizer):
         return {"momentum_buffer": 0.0} if self.momentum != 0 else {}
 
     def _update(self, p: np.ndarray, g: np.ndarray, bufs: Arrays, t: int, fresh: set[str]) -> None:
-        if self.maximize:
-            g = -g
-        if self.weight_decay != 0:
-            g = g + self.weight_decay * p  # L2 penalty folded into the gradient (a new array)
+        g = self._l2_gradient(p, g)
         if self.momentum != 0:
             buf = bufs["momentum_buffer"]
             if "momentum_buffer" in fresh:
@@ -416,10 +439,7 @@ class Adagrad(Optimizer):
         return self.lr / (1 + (t - 1) * self.lr_decay)
 
     def _update(self, p: np.ndarray, g: np.ndarray, bufs: Arrays, t: int, fresh: set[str]) -> None:
-        if self.maximize:
-            g = -g
-        if self.weight_decay != 0:
-            g = g + self.weight_decay * p
+        g = self._l2_gradient(p, g)
         clr = self._clr(t)  # decayed learning rate
         state_sum = bufs["sum"]
         state_sum += g * g  # sum = sum + g^2
@@ -491,12 +511,7 @@ class RMSprop(Optimizer):
         **unknown: Any,
     ) -> None:
         super().__init__(flavor, unknown)
-        d = self.DEFAULTS[flavor]
-        self.lr = d["lr"] if lr is None else lr
-        self.alpha = d["alpha"] if alpha is None else alpha
-        self.eps = d["eps"] if eps is None else eps
-        self.momentum = d["momentum"] if momentum is None else momentum
-        self.centered = d["centered"] if centered is None else centered
+        self._set_or_default(lr=lr, alpha=alpha, eps=eps, momentum=momentum, centered=centered)
         self.weight_decay = weight_decay
         self.maximize = maximize
         _check_nonneg("lr", self.lr)
@@ -504,8 +519,7 @@ class RMSprop(Optimizer):
         _check_nonneg("momentum", self.momentum)
         _check_nonneg("weight_decay", self.weight_decay)
         _check_unit("alpha", self.alpha)
-        if flavor == "keras" and weight_decay != 0:
-            raise ValueError("weight_decay is not supported with flavor='keras' (use flavor='pytorch')")
+        self._check_keras_weight_decay()
 
     def _required_buffers(self) -> dict[str, float]:
         need = {"square_avg": 0.0}
@@ -516,10 +530,7 @@ class RMSprop(Optimizer):
         return need
 
     def _update(self, p: np.ndarray, g: np.ndarray, bufs: Arrays, t: int, fresh: set[str]) -> None:
-        if self.maximize:
-            g = -g
-        if self.weight_decay != 0:
-            g = g + self.weight_decay * p
+        g = self._l2_gradient(p, g)
         alpha, lr = self.alpha, self.lr
         v = bufs["square_avg"]
         if self.flavor == "keras":
@@ -624,12 +635,7 @@ class Adam(Optimizer):
         **unknown: Any,
     ) -> None:
         super().__init__(flavor, unknown)
-        d = self.DEFAULTS[flavor]
-        self.lr = d["lr"] if lr is None else lr
-        b1, b2 = d["betas"] if betas is None else betas
-        self.beta1, self.beta2 = b1, b2
-        self.eps = d["eps"] if eps is None else eps
-        self.weight_decay = d["weight_decay"] if weight_decay is None else weight_decay
+        self._set_or_default(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)  # betas: the property
         self.amsgrad = amsgrad
         self.maximize = maximize
         _check_nonneg("lr", self.lr)
@@ -637,8 +643,7 @@ class Adam(Optimizer):
         _check_unit("betas[0] (beta1)", self.beta1)
         _check_unit("betas[1] (beta2)", self.beta2)
         _check_nonneg("weight_decay", self.weight_decay)
-        if flavor == "keras" and self.weight_decay != 0:
-            raise ValueError("weight_decay is not supported with flavor='keras' (use flavor='pytorch')")
+        self._check_keras_weight_decay()
 
     @property
     def betas(self) -> tuple[float, float]:
@@ -708,20 +713,8 @@ class AdamW(Adam):
         "pytorch": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2},
     }
     _decoupled = True
-
-    def __init__(
-        self,
-        lr: float | None = None,
-        betas: tuple[float, float] | None = None,
-        eps: float | None = None,
-        weight_decay: float | None = None,
-        amsgrad: bool = False,
-        *,
-        maximize: bool = False,
-        flavor: str = "pytorch",
-        **unknown: Any,
-    ) -> None:
-        super().__init__(lr, betas, eps, weight_decay, amsgrad, maximize=maximize, flavor=flavor, **unknown)
+    # __init__, the update rules, effective_step_size and state_dict are Adam's: only the defaults, the
+    # flavours (FLAVORS, checked in Optimizer.__init__ before any default is looked up) and _decoupled differ.
 
 
 # --------------------------------------------------------------------------------------------------
@@ -876,11 +869,11 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
         description="Adam with decoupled weight decay (weights shrink directly).",
         hyperparams=(
             _lr(1e-3),
-            HyperParam("beta1", 0.9, None, 0.0, 0.999, "float", False, _BETA1.help),
-            HyperParam("beta2", 0.999, None, 0.0, 0.9999, "float", False, _BETA2.help),
+            replace(_BETA1, keras_default=None),  # AdamW has no keras flavour
+            replace(_BETA2, keras_default=None),
             _eps(1e-8),
             _wd(1e-2, text="decoupled decay: p *= 1 - lr * weight_decay each step"),
-            HyperParam("amsgrad", False, None, False, True, "bool", False, _AMSGRAD.help),
+            replace(_AMSGRAD, keras_default=None),
             _maximize(),
         ),
     ),

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gru import _choice, _positive_int, check_inputs
+from .gru import _choice, _float_dtype, _integer, _sizes, check_inputs
 from .params import ParamDict
 
 INITS = ("pytorch", "keras")
@@ -93,20 +93,12 @@ class RNNRegressor:
         dtype=np.float64,
         seed: int = 0,
     ):
-        self.input_size = _positive_int("input_size", input_size)
-        self.hidden_size = _positive_int("hidden_size", hidden_size)
-        self.output_size = _positive_int("output_size", output_size)
-        self.num_layers = _positive_int("num_layers", num_layers)
+        self.input_size, self.hidden_size, self.output_size, self.num_layers = _sizes(
+            input_size, hidden_size, output_size, num_layers
+        )
         self.init = _choice("init", init, INITS)
-        try:
-            self.dtype = np.dtype(dtype)
-        except TypeError:
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from None
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        self.seed = int(seed)
+        self.dtype = _float_dtype(dtype)
+        self.seed = _integer("seed", seed)
         self.params = ParamDict(
             param_shapes(self.input_size, self.hidden_size, self.output_size, self.num_layers), self.dtype
         )
@@ -217,8 +209,7 @@ class RNNRegressor:
         L is the same batch-mean loss as :meth:`loss_and_grads`, and the derivative is the *total* one:
         everything h_t influences (h_{t+1}, …, the layer above, the head).  Row ``t - 1`` is ∂L/∂h_t.
         """
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-            raise ValueError(f"layer must be an integer, got {layer!r}")
+        _integer("layer", layer)
         if not -self.num_layers <= layer < self.num_layers:
             raise ValueError(f"layer must be in [{-self.num_layers}, {self.num_layers}), got {layer}")
         _, _, dh_all = self._backprop(X, y)
