@@ -891,7 +891,7 @@ def make_optimizer(name: str, flavor: str = "pytorch", **hyper: Any) -> Optimize
     spec = OPTIMIZERS[key]
     if flavor not in spec.flavors:
         raise ValueError(f"Invalid flavor {flavor!r} for {spec.name}; supported: {', '.join(spec.flavors)}")
-    if "beta1" in hyper or "beta2" in hyper:
+    if ("beta1" in hyper or "beta2" in hyper) and "beta1" in spec.cls.HYPER_NAMES:  # else: unknown, below
         if "betas" in hyper:
             raise ValueError("give either betas=(b1, b2) or beta1=/beta2=, not both")
         defaults = spec.defaults(flavor)

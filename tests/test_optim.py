@@ -742,5 +742,8 @@ def test_make_optimizer_names_betas_and_errors():
         make_optimizer("sgd", flavor="keras")
     with pytest.raises(ValueError, match="rho"):
         make_optimizer("rmsprop", rho=0.9)
+    for key in ("sgd", "adagrad", "rmsprop"):  # a beta where there is none: the usual message, not a KeyError
+        with pytest.raises(ValueError, match="unknown hyperparameter.*beta1"):
+            make_optimizer(key, beta1=0.9)
     with pytest.raises(ValueError, match="beta"):
         make_optimizer("adam", beta1=1.0)
