@@ -2,146 +2,38 @@
 
 Needs the ``playwright`` Python package and a Chromium binary (Debian's ``/usr/bin/chromium``; never
 ``playwright install``).  When one is missing: as root, ``apt-get install -y chromium`` is tried once;
-if still missing, the tests FAIL under CI (``CI`` set) and are skipped loudly elsewhere.
+if still missing, the tests FAIL under CI (``CI`` set) and are skipped loudly elsewhere.  That harness is shared
+with the other browser test modules: ``tests/_browser.py``.
 
 Screenshots go to ``test-artifacts/`` (gitignored): look at them.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-EXCEPTION = '[data-testid="stException"]'
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; under CI a missing browser is a failure, not a skip")
-    pytest.skip(f"SKIPPED, NOT PASSED: {reason}")
-
-
-def _find_chromium() -> str | None:
-    for candidate in (CHROMIUM, shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
-def _ensure_chromium() -> str:
-    path = _find_chromium()
-    if path is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        try:
-            subprocess.run(
-                ["apt-get", "install", "-y", "chromium"],
-                check=False,
-                timeout=600,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        path = _find_chromium()
-    if path is None:
-        _unavailable(
-            f"Chromium not found at {CHROMIUM} (install Debian's chromium: apt-get install -y chromium)"
-        )
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from _browser import ARTIFACTS, EXCEPTION, browser_page, chromium_browser, streamlit_server
 
 
 @pytest.fixture(scope="module")
 def server():
     """A real Streamlit server on a free port; always terminated at the end."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    port = _free_port()
-    log = open(ARTIFACTS / "streamlit-server.log", "w")  # noqa: SIM115 - closed in the teardown
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"streamlit exited with {proc.returncode}; see {ARTIFACTS / 'streamlit-server.log'}"
-                )
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                pytest.fail("streamlit did not answer /_stcore/health within 90 s")
-            time.sleep(0.5)
+    with streamlit_server("streamlit-server.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is missing (pip install playwright; never `playwright install`)")
-    path = _ensure_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium_browser() as b:
+        yield b
 
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
-    pg = ctx.new_page()
-    try:
+    with browser_page(browser) as pg:
         yield pg
-    finally:
-        ctx.close()
 
 
 def _open(page, url: str):

@@ -3,7 +3,8 @@ through Playwright, with a run store in a temporary folder.
 
 The app is ``$GRU_LAB_APP`` (default ``app.py``); it must list ``pages/sweep.py`` and ``pages/history.py``
 (with ``url_path="sweep"`` and ``"history"``).  Chromium and Playwright are found, installed or reported
-exactly as in ``tests/test_browser.py`` (missing: a failure under CI, a loud skip elsewhere).
+exactly as in ``tests/test_browser.py``, by the same harness (``tests/_browser.py``; missing: a failure under
+CI, a loud skip elsewhere).
 
 Screenshots go to ``test-artifacts/`` (gitignored): look at them.
 """
@@ -11,17 +12,12 @@ Screenshots go to ``test-artifacts/`` (gitignored): look at them.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMIUM_ARGS, EXCEPTION, _ensure_chromium, _free_port, _unavailable
+from _browser import ARTIFACTS, EXCEPTION, ROOT, browser_page, chromium_browser, streamlit_server, unavailable
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
 APP = Path(os.environ.get("GRU_LAB_APP", "app.py"))
 APP = APP if APP.is_absolute() else ROOT / APP
 
@@ -31,81 +27,24 @@ def server(tmp_path_factory):
     """A real Streamlit server on a free port with an empty run store; always terminated at the end."""
     text = APP.read_text(encoding="utf-8") if APP.exists() else ""
     if "pages/sweep.py" not in text or "pages/history.py" not in text:
-        _unavailable(
+        unavailable(
             f"{APP} does not list pages/sweep.py and pages/history.py yet (set GRU_LAB_APP to an app that does)"
         )
-    ARTIFACTS.mkdir(exist_ok=True)
     store = tmp_path_factory.mktemp("browser-store") / "runs.sqlite"
-    port = _free_port()
-    log = open(ARTIFACTS / "streamlit-sweep-server.log", "w")  # noqa: SIM115 - closed in the teardown
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    env = {**os.environ, "GRU_LAB_STORE": str(store)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}; see {ARTIFACTS / 'streamlit-sweep-server.log'}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                pytest.fail("streamlit did not answer /_stcore/health within 90 s")
-            time.sleep(0.5)
+    with streamlit_server("streamlit-sweep-server.log", app=APP, extra_env={"GRU_LAB_STORE": str(store)}) as url:
         yield url, store
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is missing (pip install playwright; never `playwright install`)")
-    path = _ensure_chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium_browser() as b:
+        yield b
 
 
 @pytest.fixture
 def page(browser):
-    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
-    pg = ctx.new_page()
-    try:
+    with browser_page(browser) as pg:
         yield pg
-    finally:
-        ctx.close()
 
 
 def _shot(page, name: str, height: int | None = None):
