@@ -42,6 +42,7 @@ __all__ = [
     "color_for",
     "ema",
     "forecast_plot",
+    "gate_coloraxes",
     "gate_heatmaps",
     "loss_curves",
     "present",
@@ -658,6 +659,21 @@ GATE_ROWS = (
 )
 
 
+def gate_coloraxes(length: float, zr_mid: float, nh_mid: float, x: float) -> dict[str, Any]:
+    """The two colour axes of a gate heatmap figure: ``coloraxis`` for the gates z, r (Viridis, 0…1) and
+    ``coloraxis2`` for n, h (RdBu, −1…1), each with a colour bar of ``length`` (paper units) centred at
+    ``zr_mid`` / ``nh_mid`` beside its two rows, at ``x``."""
+
+    def axis(scale: str, lo: float, title: str, mid: float) -> dict[str, Any]:
+        bar = {"title": {"text": title}, "len": length, "y": mid, "yanchor": "middle", "thickness": 14, "x": x}
+        return {"colorscale": scale, "cmin": lo, "cmax": 1.0, "colorbar": bar}
+
+    return {
+        "coloraxis": axis("Viridis", 0.0, "z, r<br>0…1", zr_mid),
+        "coloraxis2": axis("RdBu", -1.0, "n, h<br>−1…1", nh_mid),
+    }
+
+
 def gate_heatmaps(
     gates: Sequence[Mapping[str, Any]] | None,
     input_window: Sequence[float] | None,
@@ -757,32 +773,7 @@ def gate_heatmaps(
             "anchor": bottom_axis,
             "domain": [0.0, 0.9],
         },
-        coloraxis={
-            "colorscale": "Viridis",
-            "cmin": 0.0,
-            "cmax": 1.0,
-            "colorbar": {
-                "title": {"text": "z, r<br>0…1"},
-                "len": 2 * row_h + gap,
-                "y": zr_mid,
-                "yanchor": "middle",
-                "thickness": 14,
-                "x": 0.92,
-            },
-        },
-        coloraxis2={
-            "colorscale": "RdBu",
-            "cmin": -1.0,
-            "cmax": 1.0,
-            "colorbar": {
-                "title": {"text": "n, h<br>−1…1"},
-                "len": 2 * row_h + gap,
-                "y": nh_mid,
-                "yanchor": "middle",
-                "thickness": 14,
-                "x": 0.92,
-            },
-        },
+        **gate_coloraxes(2 * row_h + gap, zr_mid, nh_mid, x=0.92),
         margin={"l": 80, "r": 20, "t": 60, "b": 60},
         **layout_axes,
     )

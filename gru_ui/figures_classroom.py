@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .figures import AXIS_STYLE, FONT, TITLE_FONT, TRUTH_COLOR, assign_colors, thin_indices
+from .figures import AXIS_STYLE, FONT, TITLE_FONT, TRUTH_COLOR, assign_colors, gate_coloraxes, thin_indices
 
 __all__ = [
     "GATE_COLORS",
@@ -499,32 +499,7 @@ def inspector_heatmaps(
         title or f"{name}: gates on this window (units sorted: most saturated z on top{more})",
         height,
         xaxis={"title": {"text": "time step of the input window (1 = oldest)"}, "anchor": "y5", "domain": [0.0, 0.88]},
-        coloraxis={
-            "colorscale": "Viridis",
-            "cmin": 0.0,
-            "cmax": 1.0,
-            "colorbar": {
-                "title": {"text": "z, r<br>0…1"},
-                "len": 2 * row_h + gap,
-                "y": zr_mid,
-                "yanchor": "middle",
-                "thickness": 14,
-                "x": 0.9,
-            },
-        },
-        coloraxis2={
-            "colorscale": "RdBu",
-            "cmin": -1.0,
-            "cmax": 1.0,
-            "colorbar": {
-                "title": {"text": "n, h<br>−1…1"},
-                "len": 2 * row_h + gap,
-                "y": nh_mid,
-                "yanchor": "middle",
-                "thickness": 14,
-                "x": 0.9,
-            },
-        },
+        **gate_coloraxes(2 * row_h + gap, zr_mid, nh_mid, x=0.9),
         margin={"l": 90, "r": 20, "t": 60, "b": 60},
         **axes,
     )
