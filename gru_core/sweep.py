@@ -691,6 +691,33 @@ def _check_data(cell_list: list[Cell]) -> None:
             raise DataError(f"data options {({k: c.data[k] for k in DATA_FIELDS})}: {exc}") from None
 
 
+class SweepCancelled(KeyboardInterrupt):
+    """Raised by :func:`run_sweep` when its ``stop`` event is set (a KeyboardInterrupt, so the sweep is
+    marked "interrupted" like after Ctrl-C; the finished cells stay stored)."""
+
+
+STOP_POLL = 0.25  # seconds between looks at the stop event while cells run in worker processes
+
+
+def _check_stop(stop) -> None:
+    if stop is not None and stop.is_set():
+        raise SweepCancelled("stopped")
+
+
+def _end_pool(pool: cf.ProcessPoolExecutor, futures) -> None:
+    """Cancel what has not started and end the worker processes now, cells in flight included (their
+    partial work is lost; the parent stores finished cells only, so nothing half-written remains)."""
+    for f in futures:
+        f.cancel()
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # private, but stable since 3.2
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=10)
+
+
 class _Collector:
     """Turns finished cells into stored records, failures and progress reports (parent process only)."""
 
@@ -731,12 +758,13 @@ class _Collector:
         self._report(cell, recs, None)
 
 
-def _run_local(todo, runner, col: _Collector) -> None:
-    for cell in todo:
+def _run_local(todo, runner, col: _Collector, stop=None) -> None:
+    for cell in todo:  # in this process a cell cannot be interrupted: the stop acts between cells
+        _check_stop(stop)
         col.add(cell, _execute(runner, cell, _PROCESS_TOKEN))
 
 
-def _run_pool(todo, runner, workers: int, col: _Collector) -> None:
+def _run_pool(todo, runner, workers: int, col: _Collector, stop=None) -> None:
     ctx = multiprocessing.get_context("spawn")
     # The initializer runs before the worker unpickles its first task, i.e. before it imports gru_core and
     # NumPy: exec of a literal sets the worker BLAS policy in the environment in time.
@@ -745,23 +773,25 @@ def _run_pool(todo, runner, workers: int, col: _Collector) -> None:
     futures = {}
     try:
         futures = {pool.submit(_execute, runner, c, _PROCESS_TOKEN): c for c in todo}
-        for fut in cf.as_completed(futures):
-            cell = futures[fut]
-            try:
-                outcome = fut.result()
-            except BrokenProcessPool as exc:
-                col.fail(cell, f"not finished: a worker process died ({exc})", lost=True)
-                continue
-            col.add(cell, outcome)
-    except BaseException:
-        for f in futures:
-            f.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pending = set(futures)
+        while pending:
+            _check_stop(stop)
+            done, pending = cf.wait(pending, timeout=STOP_POLL, return_when=cf.FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: futures[f].index):
+                cell = futures[fut]
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool as exc:
+                    col.fail(cell, f"not finished: a worker process died ({exc})", lost=True)
+                    continue
+                col.add(cell, outcome)
+    except BaseException:  # a stop, Ctrl-C or an error: the workers must not train on for nothing
+        _end_pool(pool, futures)
         raise
     pool.shutdown(wait=True)
 
 
-def _run_dask(todo, runner, workers: int, scheduler, col: _Collector) -> None:
+def _run_dask(todo, runner, workers: int, scheduler, col: _Collector, stop=None) -> None:
     try:
         from dask.distributed import Client, as_completed
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -794,6 +824,7 @@ def _run_dask(todo, runner, workers: int, scheduler, col: _Collector) -> None:
                 col.fail(cell, f"not finished: {type(exc).__name__}: {exc}", lost=True)
                 continue
             col.add(cell, outcome)
+            _check_stop(stop)  # on a cluster the stop acts as cells finish
     except BaseException:
         client.cancel([f for f, _ in futures.values()])
         raise
@@ -804,7 +835,8 @@ def _run_dask(todo, runner, workers: int, scheduler, col: _Collector) -> None:
 
 def run_sweep(spec: SweepSpec | dict, workers: int | None = None, scheduler: Any = None, store: Any = None,
               progress: Callable[[SweepProgress], None] | None = None, resume: bool = True, *,
-              runner: Callable[[Cell], dict] | None = None, sweep_id: int | None = None) -> SweepResult:  # fmt: skip
+              runner: Callable[[Cell], dict] | None = None, sweep_id: int | None = None,
+              stop: Any = None) -> SweepResult:  # fmt: skip
     """Run a sweep's cells in parallel (see the module docstring for executors, storing, resuming, failures).
 
     ``workers``: processes (default: all cores; 0 = in this process).  ``scheduler``: None (process pool),
@@ -815,7 +847,9 @@ def run_sweep(spec: SweepSpec | dict, workers: int | None = None, scheduler: Any
 
     Returns a :class:`SweepResult`; failed cells are reported in it (``status="failed"``), not raised.
     KeyboardInterrupt stops the sweep (pending cells cancelled; the stored ones kept, sweep marked
-    "interrupted") and is re-raised.
+    "interrupted") and is re-raised.  ``stop`` (a ``threading.Event``) does the same from another thread,
+    raising :class:`SweepCancelled`: with worker processes at once (cells in flight are ended, within
+    :data:`STOP_POLL` seconds), in this process (``workers=0``) and on Dask as the current cell finishes.
     """
     spec = _as_spec(spec)
     runner = runner or run_cell
@@ -850,11 +884,11 @@ def run_sweep(spec: SweepSpec | dict, workers: int | None = None, scheduler: Any
     col = _Collector(todo, len(all_cells) - len(todo), st, sweep_id, progress)
     try:
         if todo and scheduler is not None:
-            _run_dask(todo, runner, n_workers, scheduler, col)
+            _run_dask(todo, runner, n_workers, scheduler, col, stop)
         elif todo and workers == 0:
-            _run_local(todo, runner, col)
+            _run_local(todo, runner, col, stop)
         elif todo:
-            _run_pool(todo, runner, n_workers, col)
+            _run_pool(todo, runner, n_workers, col, stop)
     except BaseException as exc:
         if st is not None:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"

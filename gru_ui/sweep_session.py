@@ -40,6 +40,7 @@ from gru_core.store import RunStore, StoreError, default_store_path
 from gru_core.sweep import (
     GRID_FIELDS,
     DataSpec,
+    SweepCancelled,
     SweepProgress,
     SweepSpec,
     cells,
@@ -512,9 +513,7 @@ def save_upload(data: bytes, name: str, store_path: str | os.PathLike) -> Path:
 # ----------------------------------------------------------------------------------------------------------
 
 
-class SweepStopped(KeyboardInterrupt):
-    """Raised from the progress callback when the page asked to stop (run_sweep then marks the sweep
-    "interrupted", cancels the cells not started and keeps the stored ones)."""
+SweepStopped = SweepCancelled  # what run_sweep raises when the page's Stop sets the job's event
 
 
 @dataclass
@@ -635,7 +634,9 @@ class SweepJob:
             _JOBS.add(self)
 
     def stop(self) -> None:
-        """Cancel the cells not finished yet (after the cell now training); finished ones stay stored."""
+        """End the sweep: cells not started are cancelled, and with worker processes the cells training now
+        are ended too (within a quarter of a second); in this process (0 workers) the current cell finishes
+        first.  Finished cells stay stored, so running the same grid again resumes."""
         self._stop.set()
         with self._lock:
             if self._snap.live:
@@ -703,6 +704,7 @@ class SweepJob:
                 progress=self._progress,
                 resume=self.resume,
                 sweep_id=sweep_id,
+                stop=self._stop,
             )
             status = "finished" if res.ok else "failed"
             message = res.message

@@ -492,7 +492,8 @@ def controls(spec, est: W.Estimate | None, problems: list[str]) -> None:
         key="sw.btn.stop",
         width="stretch",
         disabled=not running,
-        help="Cancel the cells not finished yet (after the one training now); finished cells stay stored.",
+        help="End the sweep now (cells training in worker processes are ended; with 0 workers after the current "
+        "cell); finished cells stay stored.",
     )
     with c3:
         if running:
@@ -539,7 +540,7 @@ def progress_panel() -> None:
     state = {
         "starting": "Starting",
         "running": "Running",
-        "stopping": "Stopping after the current cell",
+        "stopping": "Stopping",
         "finished": "Finished",
         "failed": "Finished with failures",
         "stopped": "Stopped",
@@ -555,8 +556,8 @@ def progress_panel() -> None:
         st.caption(f"Last finished: {snap.last}")
     if snap.status == "stopping":
         st.caption(
-            "Stopping: the cells already running finish first (their results are discarded in worker "
-            "processes); nothing finished is lost."
+            "Stopping: cells training in worker processes are ended now; in this process (0 workers) the "
+            "current cell finishes first. Nothing finished is lost: run the same grid again to resume."
         )
     if snap.status == "error":
         st.error(f"The sweep could not run: {snap.message}")

@@ -186,19 +186,19 @@ def test_stop_cancels_the_rest_and_keeps_finished_cells(store_env):
     spec, cells, problems = W.build_spec(form)
     assert not problems and len(cells) == 8
     job = W.SweepJob(spec, store_env, workers=0)
-    job.stop()  # asked before the first cell ends: exactly one cell is finished and kept
+    job.stop()  # asked before the sweep starts: no cell runs
     job.start()
     assert job.join(TIMEOUT)
     snap = job.snapshot()
-    assert snap.status == "stopped" and snap.done == 1 and "Stopped" in snap.message
+    assert snap.status == "stopped" and snap.done == 0 and "Stopped" in snap.message
     store = RunStore(store_env)
-    assert store.count_runs(sweep_id=job.sweep_id) == 2
+    assert store.count_runs(sweep_id=job.sweep_id) == 0
     assert store.get_sweep(job.sweep_id)["status"] == "interrupted"
     resumed = W.SweepJob(spec, store_env, workers=0)
     resumed.start()
     assert resumed.join(TIMEOUT)
     snap = resumed.snapshot()
-    assert (snap.status, snap.skipped, snap.done) == ("finished", 1, 7)
+    assert (snap.status, snap.skipped, snap.done) == ("finished", 0, 8)
     assert resumed.sweep_id == job.sweep_id and store.count_runs(sweep_id=job.sweep_id) == 16
 
 

@@ -21,7 +21,17 @@ from conftest import ROOT
 
 from gru_core.cli import to_jsonable
 from gru_core.store import RunStore
-from gru_core.sweep import Cell, DataSpec, RandomSearch, SweepSpec, cells, run_cell, run_sweep, sample_space
+from gru_core.sweep import (
+    Cell,
+    DataSpec,
+    RandomSearch,
+    SweepCancelled,
+    SweepSpec,
+    cells,
+    run_cell,
+    run_sweep,
+    sample_space,
+)
 from gru_core.train import Contestant
 
 
@@ -84,6 +94,13 @@ def crashing_runner(cell: Cell) -> dict:
     if cell.index == 0:
         time.sleep(3.0)  # let the other worker finish the rest first
         os._exit(3)  # the worker process dies without a word
+    return run_cell(cell)
+
+
+def slow_runner(cell: Cell) -> dict:
+    """Cell 0 trains for real; every other cell 'trains' for a minute (a stop must not wait for it)."""
+    if cell.index != 0:
+        time.sleep(60.0)
     return run_cell(cell)
 
 
@@ -314,6 +331,45 @@ def test_an_interrupted_sweep_keeps_whole_cells_and_says_so(spec, sequential, tm
     again = run_sweep(spec, workers=workers, store=store)
     assert again.ok and again.skipped == 2 and again.ran == 6
     assert [comparable(r) for r in again.records] == sequential
+
+
+def test_a_stop_event_ends_cells_in_flight_in_worker_processes(spec, sequential, tmp_path):
+    import multiprocessing
+    import threading
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    stop = threading.Event()
+
+    def stop_after_the_first(p):
+        if p.done == 1:
+            stop.set()  # the other worker is 1 s into a 60 s cell
+
+    t0 = time.perf_counter()
+    with pytest.raises(SweepCancelled):
+        run_sweep(spec, workers=2, store=store, runner=slow_runner, progress=stop_after_the_first, stop=stop)
+    seconds = time.perf_counter() - t0
+    assert seconds < 40, f"the stop waited for the cell in flight ({seconds:.0f} s)"
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()], "worker processes left running"
+    (sweep,) = store.sweeps().to_dict("records")
+    assert sweep["status"] == "interrupted" and sweep["n_runs"] == 2  # cell 0 only, whole
+    again = run_sweep(spec, workers=0, store=store)  # resumes: cell 0 from the store
+    assert again.ok and again.skipped == 1 and again.ran == 7
+    assert [comparable(r) for r in again.records] == sequential
+
+
+def test_a_stop_event_in_this_process_acts_between_cells(spec, tmp_path):
+    import threading
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    stop = threading.Event()
+
+    def stop_after_two(p):
+        if p.done == 2:
+            stop.set()
+
+    with pytest.raises(SweepCancelled):
+        run_sweep(spec, workers=0, store=store, progress=stop_after_two, stop=stop)
+    assert store.count_runs() == 4  # two whole cells, nothing of the third
 
 
 def test_bad_data_options_fail_before_anything_runs(tmp_path):
