@@ -65,11 +65,13 @@ def app_frame() -> None:
     Under ``AppTest.from_file("pages/…")`` the mode is never on, so nothing happens; ``AppTest`` of
     ``app.py`` turns it on again before every run, hence the rerun on a session's first run only.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
+    try:  # Streamlit's internals: a version without this class has no such mode to switch off
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
     first = not st.session_state.get(FRAME_KEY)
     st.session_state[FRAME_KEY] = True
-    if PagesManager.uses_pages_directory:
+    if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         if first:  # only on a session's first run: a rerun later would drop the click that caused this run
             st.rerun()
