@@ -40,7 +40,7 @@ The tricks, block by block (each one is named again where it is played):
 9. *A second BLAS thread for big per-step products, only when a core is idle.*  BLAS runs one thread
    (see :mod:`gru_core._blas`); from ~1.5 MFLOP a step (H = 64 with B = 64, H = 128) a second thread
    makes the per-step product 1.6-1.9× faster on an idle 2-core machine (a training step at H = 128,
-   B = 64: 13 % faster), so the loops ask for it and get it only while the load average leaves a core.
+   B = 64: 13 % faster), so the loops ask for it and get it only while a core is idle right now.
    Tried and dropped: writing the backward gate gradients straight into the time-next-to-batch layout
    of trick 6 (saves the transposing copies, but the strided per-step writes cost as much: ±3 %).
 """
