@@ -330,7 +330,7 @@ class RaceHandle:
     models: dict[str, Any] | None = None  # copies of the trained models, taken while nothing trains
     redraw_ms: float | None = None  # smoothed wall time of one redraw of the live curves
     gates_ms: float | None = None  # … and of the gate heatmaps
-    fig_cache: dict[str, Any] = field(default_factory=dict)  # slot -> (what it shows, figure)
+    fig_cache: dict[str, Any] = field(default_factory=dict)  # slot -> (key, figure, built at, cost, style)
     exports: dict[str, Any] | None = None  # built once when the race has ended
 
     @property
@@ -752,27 +752,34 @@ PAUSED_INTERVAL = 2.0  # while paused nothing trains: the curves are looked at (
 
 
 def cached_figure(
-    handle: RaceHandle, slot: str, key: Any, build: Any, live: bool = True, update: Any = None
+    handle: RaceHandle,
+    slot: str,
+    key: Any,
+    build: Any,
+    live: bool = True,
+    update: Any = None,
+    style: Any = None,
 ) -> Any:
     """The figure for ``slot``, rebuilt only when ``key`` (what it shows) changed.
 
     An unchanged figure is sent again as it was: no building, and the browser has nothing to redraw.
     ``update(old_figure)`` may refresh the old figure in place instead of building a new one (it returns
-    None when it cannot).  While the race runs, a figure is also not rebuilt sooner than
-    ``REBUILD_FACTOR`` times its own building time after the last build, so on a slow machine drawing
-    never takes more than a fifth of the time and the training thread keeps the CPU.
+    None when it cannot); only while ``style`` (how it is drawn: layer, presentation mode, …; part of
+    ``key`` too) is the one the old figure was built with.  While the race runs, a figure is also not
+    rebuilt sooner than ``REBUILD_FACTOR`` times its own building time after the last build, so on a slow
+    machine drawing never takes more than a fifth of the time and the training thread keeps the CPU.
     """
     now = time.perf_counter()
     hit = handle.fig_cache.get(slot)
     if hit is not None:
-        old_key, fig, built_at, cost = hit
-        if old_key == key or (live and now - built_at < REBUILD_FACTOR * cost):
+        old_key, fig, built_at, cost, old_style = hit
+        if old_key == key or (live and old_style == style and now - built_at < REBUILD_FACTOR * cost):
             return fig
-        if update is not None and update(fig) is not None:
-            handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now)
+        if update is not None and old_style == style and update(fig) is not None:
+            handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now, style)
             return fig
     fig = build()
-    handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now)
+    handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now, style)
     return fig
 
 
@@ -850,7 +857,8 @@ def gate_figure(handle: RaceHandle, snap: Snapshot, name: str, layer: int, prese
     def update(fig):
         return F.update_gate_heatmaps(fig, gates, handle.race.gate_input, layer)
 
-    return cached_figure(handle, f"gates.{name}", gate_key(snap, layer, present), build, live=live, update=update)
+    key = gate_key(snap, layer, present)
+    return cached_figure(handle, f"gates.{name}", key, build, live=live, update=update, style=(layer, present))
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -709,13 +709,6 @@ def status_columns(handle: R.RaceHandle, snap: Snapshot) -> None:
         st.error(st.session_state.pop("lr_error"))
 
 
-def _figure(
-    handle: R.RaceHandle, slot: str, key: Any, build: Any, live: bool = True, update: Any = None
-) -> Any:
-    """See :func:`gru_ui.runs.cached_figure` (kept here for the pages that used it)."""
-    return R.cached_figure(handle, slot, key, build, live=live, update=update)
-
-
 def loss_section(handle: R.RaceHandle, snap: Snapshot) -> None:
     if VIEW_KEYS["log"] not in st.session_state:
         st.session_state[VIEW_KEYS["log"]] = True
@@ -740,6 +733,7 @@ def loss_section(handle: R.RaceHandle, snap: Snapshot) -> None:
         R.loss_key(handle, snap, log_y, smooth, present),
         lambda: R.loss_figure(handle, snap, log_y, smooth, present),
         live=snap.status in LIVE_STATUSES,
+        style=(log_y, smooth, present),  # a new view is drawn at once, even mid-race
     )
     spec = R.figure_json(handle, "loss", fig)
     live_plotly_chart(fig, key="live-loss", config=F.chart_config("loss-curves"), spec=spec)

@@ -836,8 +836,11 @@ def test_explanations_can_be_hidden_and_presentation_mode_enlarges_charts():
     at.toggle(key="_w.show_explanations").set_value(True).run()
     assert "Solid: training loss" in texts(at.caption) and "Each optimizer's GRU" in texts(at.caption)
     loss_font = _chart(at, "Loss per epoch")["layout"]["font"]["size"]
+    gate_title = _chart(at, "Adam: gates")["layout"]["title"]["font"]["size"]
     at.toggle(key="_w.presentation").set_value(True).run()
     no_exception(at)
     assert at.session_state["presentation"] is True
     assert _chart(at, "Loss per epoch")["layout"]["font"]["size"] > loss_font
     assert _chart(at, "Forecast vs truth")["layout"]["font"]["size"] > font
+    # the live gate heatmaps too (they were refreshed in place, keeping the old size, before the fix)
+    assert _chart(at, "Adam: gates")["layout"]["title"]["font"]["size"] > gate_title
