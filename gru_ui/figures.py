@@ -38,6 +38,7 @@ __all__ = [
     "PRESENTATION_KEY",
     "TRUTH_COLOR",
     "assign_colors",
+    "base_layout",
     "chart_config",
     "color_for",
     "ema",
@@ -218,8 +219,18 @@ AXIS_STYLE = {
 }
 
 
-def _base_layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
-    """Shared layout: white background, readable fonts, every axis styled alike.
+def base_layout(
+    title: str,
+    height: int,
+    margin: dict[str, int] | None = None,
+    hovermode: str | None = "x unified",
+    legend_size: int = 14,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The layout every figure of this package starts from (here, figures_classroom, figures_sweep): white
+    background, readable fonts, the title on the left, every axis styled alike.  ``margin`` defaults to
+    l 80, r 30, t 70, b 60; ``hovermode=None`` leaves Plotly's; ``extra`` goes in last (it may replace
+    anything, e.g. the legend).
 
     The look is set here rather than through a Plotly template (``template="plotly_white"`` costs
     ~25 ms of validation per figure, which a live redraw cannot afford)."""
@@ -229,10 +240,11 @@ def _base_layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
         "height": height,
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
-        "margin": {"l": 80, "r": 30, "t": 70, "b": 60},
-        "hovermode": "x unified",
-        "legend": {"font": {"size": 14}},
+        "margin": margin or {"l": 80, "r": 30, "t": 70, "b": 60},
+        "legend": {"font": {"size": legend_size}},
     }
+    if hovermode is not None:
+        layout["hovermode"] = hovermode
     layout.update(extra)
     for name, value in layout.items():
         if (name.startswith("xaxis") or name.startswith("yaxis")) and isinstance(value, dict):
@@ -471,7 +483,7 @@ def loss_curves(
     for a in annotations:  # a label in the right half of the chart extends to the left of its line
         if a.get("name") in ("lr label", "pause label") and x_end and a["x"] > 0.55 * x_end:
             a["xanchor"] = "right" if a.get("name") == "lr label" else a["xanchor"]
-    layout = _base_layout(title, height, xaxis=xaxis, yaxis=yaxis, annotations=annotations, shapes=shapes)
+    layout = base_layout(title, height, xaxis=xaxis, yaxis=yaxis, annotations=annotations, shapes=shapes)
     if not traces:
         layout["annotations"] = [_empty_note("Press Train: the curves appear here after the first epoch.")]
     return go.Figure(data=traces, layout=layout, _validate=False)  # see _scatter
@@ -695,7 +707,7 @@ def gate_heatmaps(
     label = name or "model"
     if not gates:
         return go.Figure(
-            layout=_base_layout(
+            layout=base_layout(
                 title or f"{label}: gates",
                 height,
                 annotations=[_empty_note("No gate snapshot yet (it needs validation windows).")],
@@ -764,7 +776,7 @@ def gate_heatmaps(
     nh_mid = top - 0.02 - 3 * row_h - 1.5 * gap
     shown = f", {len(units)} of {H} units shown" if len(units) < H else ""
     layer_txt = f", layer {k + 1} of {n_layers}" if n_layers > 1 else ""
-    layout = _base_layout(
+    layout = base_layout(
         title or f"{label}: gates on one validation window{layer_txt}{shown}",
         height,
         hovermode="closest",
@@ -874,7 +886,7 @@ def forecast_plot(
                 hovertemplate=f"{name}: %{{y:.4g}}<extra></extra>",
             )
         )
-    layout = _base_layout(
+    layout = base_layout(
         title,
         height,
         xaxis={"title": {"text": "date" if _is_dates(x) else "time step (position in the series)"}},
@@ -941,7 +953,7 @@ def series_preview(
             }
         )
     shown = f" ({len(idx):,} of {len(values):,} points drawn)" if len(idx) < len(values) else ""
-    layout = _base_layout(
+    layout = base_layout(
         title or f"{label}: {len(values):,} values{shown}",
         height,
         xaxis={"title": {"text": "date" if _is_dates(index) else "time step (position in the series)"}},

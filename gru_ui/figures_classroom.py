@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .figures import AXIS_STYLE, FONT, TITLE_FONT, TRUTH_COLOR, assign_colors, gate_coloraxes, thin_indices
+from .figures import TRUTH_COLOR, assign_colors, base_layout, gate_coloraxes, thin_indices
 
 __all__ = [
     "GATE_COLORS",
@@ -85,22 +85,10 @@ LOG_FLOOR = 1e-16  # smaller positive values are drawn at this height on log axe
 
 
 def _layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
-    """The look of gru_ui.figures: white background, large fonts, every axis styled alike."""
-    layout: dict[str, Any] = {
-        "title": {"text": title, "font": TITLE_FONT, "x": 0.0, "xanchor": "left"},
-        "font": FONT,
-        "height": height,
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "margin": {"l": 90, "r": 30, "t": 80, "b": 70},
-        "hovermode": "closest",
-        "legend": {"font": {"size": 15}},
-    }
-    layout.update(extra)
-    for name, value in layout.items():
-        if (name.startswith("xaxis") or name.startswith("yaxis")) and isinstance(value, dict):
-            layout[name] = {**AXIS_STYLE, **value}
-    return layout
+    """The look of gru_ui.figures (:func:`~gru_ui.figures.base_layout`), with more room and a bigger
+    legend for the classroom, and hover on the nearest point."""
+    defaults = {"margin": {"l": 90, "r": 30, "t": 80, "b": 70}, "hovermode": "closest", "legend_size": 15}
+    return base_layout(title, height, **{**defaults, **extra})
 
 
 def _arr(values: Any) -> np.ndarray:

@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import AXIS_STYLE, BASELINE_STYLES, FONT, TITLE_FONT, assign_colors, color_for
+from .figures import AXIS_STYLE, BASELINE_STYLES, assign_colors, base_layout, color_for
 
 __all__ = [
     "FIELD_AXIS",
@@ -88,20 +88,8 @@ def field_title(name: str) -> str:
 
 
 def _layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
-    layout: dict[str, Any] = {
-        "title": {"text": title, "font": TITLE_FONT, "x": 0.0, "xanchor": "left"},
-        "font": FONT,
-        "height": height,
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "margin": {"l": 80, "r": 30, "t": 80, "b": 70},
-        "legend": {"font": {"size": 14}},
-    }
-    layout.update(extra)
-    for name, value in list(layout.items()):
-        if (name.startswith("xaxis") or name.startswith("yaxis")) and isinstance(value, dict):
-            layout[name] = {**AXIS_STYLE, **value}
-    return layout
+    """:func:`gru_ui.figures.base_layout` with a taller top margin and Plotly's own hover mode."""
+    return base_layout(title, height, **{"margin": {"l": 80, "r": 30, "t": 80, "b": 70}, "hovermode": None, **extra})
 
 
 def _note(text: str) -> dict[str, Any]:
