@@ -359,13 +359,8 @@ class GRURegressor:
         return int(self.params.flat.size)
 
     def load_params(self, arrays: dict) -> None:
-        """Copy weights in (for example a PyTorch ``state_dict`` converted to NumPy)."""
-        missing = set(self.params) - set(arrays)
-        extra = set(arrays) - set(self.params)
-        if missing or extra:
-            raise ValueError(f"parameter names differ: missing {sorted(missing)}, unexpected {sorted(extra)}")
-        for k, v in arrays.items():
-            self.params[k] = np.asarray(v, dtype=self.dtype)
+        """Copy weights in (for example a PyTorch ``state_dict`` converted to NumPy): :meth:`ParamDict.load`."""
+        self.params.load(arrays)
 
     def _workspace(self, B: int, T: int) -> _Workspace:
         key = (B, T)

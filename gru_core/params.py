@@ -56,6 +56,16 @@ class ParamDict(dict):
         """A deep copy (its own flat buffer)."""
         return ParamDict(self.shapes, dtype=self.flat.dtype, flat=self.flat.copy())
 
+    def load(self, arrays: dict) -> None:
+        """Copy every named array in (for example a PyTorch ``state_dict`` converted to NumPy), converted to
+        this dict's dtype; the names must be exactly these (ValueError otherwise), shapes are checked."""
+        missing = set(self) - set(arrays)
+        extra = set(arrays) - set(self)
+        if missing or extra:
+            raise ValueError(f"parameter names differ: missing {sorted(missing)}, unexpected {sorted(extra)}")
+        for k, v in arrays.items():
+            self[k] = np.asarray(v, dtype=self.dtype)
+
     def same_layout(self, other) -> bool:
         return isinstance(other, ParamDict) and other.shapes == self.shapes
 

@@ -264,3 +264,17 @@ def test_bad_batches_are_refused_not_broadcast():
         m.loss_and_grads(X, np.full((3, 1), np.inf))
     with pytest.raises(ValueError, match="dropout_mask"):
         m.loss_and_grads(X, y, dropout_mask=np.ones((4, 3)))
+
+
+def test_load_params_checks_names_and_shapes_and_converts_dtype():
+    a = GRURegressor(1, 3, seed=1)
+    b = GRURegressor(1, 3, seed=2, dtype=np.float32)
+    b.load_params({k: v.copy() for k, v in a.params.items()})  # float64 in, float32 kept
+    assert b.params.dtype == np.float32
+    np.testing.assert_allclose(b.params.flat, a.params.flat, rtol=1e-6)
+    with pytest.raises(ValueError, match="missing"):
+        b.load_params({"head.bias": np.zeros(1)})
+    with pytest.raises(ValueError, match="unexpected"):
+        b.load_params({**a.params, "extra": np.zeros(1)})
+    with pytest.raises(ValueError, match="shape"):
+        b.load_params({**a.params, "head.bias": np.zeros(2)})
