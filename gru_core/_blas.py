@@ -42,19 +42,27 @@ def _env_int(name: str, default: int) -> int:
 
 def limit_blas_threads() -> int | None:
     """Set BLAS to ``GRU_LAB_BLAS_THREADS`` threads (default 1); return it, or None if the pools could not
-    be controlled (threadpoolctl missing: the environment variable still acts if NumPy is not loaded yet)."""
+    be controlled (threadpoolctl missing: the environment variable still acts if NumPy is not loaded yet).
+
+    NumPy is imported here first: threadpoolctl only finds a BLAS library that is already loaded, and with
+    none found :func:`big_products` could never raise the thread count (``import gru_core`` before NumPy,
+    as in ``python -m gru_core``).  ``OPENBLAS_NUM_THREADS`` is set only after that, for child processes.
+    """
     global _libs, _small, _big
     _small = _env_int(BLAS_THREADS_ENV, 1)
     _big = _env_int(BIG_BLAS_THREADS_ENV, os.cpu_count() or 1)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(_small))  # for child processes started later
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", str(_small))  # acts only if NumPy is not loaded yet
         _libs = []
         return None
+    import numpy  # noqa: F401  (loads BLAS, so that threadpoolctl can find and control it)
+
     _libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
     for lib in _libs:
         lib.set_num_threads(_small)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(_small))  # for child processes started later
     return _small
 
 

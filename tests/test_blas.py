@@ -3,6 +3,12 @@ while a core is idle right now, and the same numbers either way."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -92,3 +98,38 @@ def test_threaded_per_step_products_give_the_same_gradients(monkeypatch, variant
     for k in g_ref:
         np.testing.assert_allclose(g2[k], g1[k], rtol=1e-10, atol=1e-14, err_msg=k)
         np.testing.assert_allclose(g2[k], g_ref[k], rtol=1e-9, atol=1e-13, err_msg=k)
+
+
+_IMPORT_FIRST_PROBE = """
+import json
+
+import gru_core  # before NumPy, as `python -m gru_core` does
+from threadpoolctl import threadpool_info
+from gru_core import _blas
+
+def blas_threads():
+    return sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+
+_blas._busy = lambda: False  # the machine may be loaded: ask for the second thread regardless
+before = blas_threads()
+with _blas.big_products(1e9):
+    inside = blas_threads()
+print(json.dumps({"before": before, "inside": inside, "after": blas_threads(), "libs": len(_blas._libs)}))
+"""
+
+
+@pytest.mark.parametrize("inherited", [None, "1"], ids=["clean-env", "env-from-a-gru_core-parent"])
+def test_big_products_get_a_second_thread_when_gru_core_is_imported_before_numpy(inherited):
+    """``python -m gru_core`` imports gru_core before NumPy: the BLAS pool must still be raisable for big
+    products (it was not: the library was not loaded yet when threadpoolctl looked, so no handles)."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("SKIPPED, NOT PASSED: one core here, there is no second BLAS thread to turn on")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    env.update({_blas.BLAS_THREADS_ENV: "1", _blas.BIG_BLAS_THREADS_ENV: "2"})
+    if inherited is not None:  # what a process that imported gru_core hands to its children
+        env["OPENBLAS_NUM_THREADS"] = inherited
+    out = subprocess.run([sys.executable, "-c", _IMPORT_FIRST_PROBE], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=str(Path(__file__).resolve().parents[1]), check=True).stdout  # fmt: skip
+    probe = json.loads(out)
+    assert probe["libs"] >= 1, probe  # threadpoolctl found the BLAS library
+    assert (probe["before"], probe["inside"], probe["after"]) == ([1], [2], [1]), probe
