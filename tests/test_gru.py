@@ -183,6 +183,54 @@ def test_dropout_is_inverted_and_training_only():
     assert train_loss != eval_loss
 
 
+def _record_masks(model) -> list:
+    """Make ``model`` record the (H, B) dropout mask its head applies in each call (None: no dropout)."""
+    masks, head = [], model._head
+
+    def recording_head(ws, mask):
+        masks.append(None if mask is None else mask.copy())
+        return head(ws, mask)
+
+    model._head = recording_head
+    return masks
+
+
+@pytest.mark.parametrize("p", [0.2, 0.7])  # not 0.5: keeping with probability p instead of 1 - p must show
+def test_drawn_dropout_masks_keep_one_minus_p_and_scale_by_its_inverse(p):
+    B, H = 500, 64
+    X, y = batch(B=B, T=2, D=1, O=1)
+    m = GRURegressor(1, H, dropout=p, seed=3)
+    masks = _record_masks(m)
+    m.loss_and_grads(X, y)
+    m.loss_and_grads(X, y, training=False)
+    assert len(masks) == 2 and masks[1] is None  # evaluation: no mask at all
+    mask = masks[0]
+    assert mask.shape == (H, B)
+    kept = mask != 0.0
+    assert np.all(mask[kept] == 1.0 / (1.0 - p))  # inverted dropout: kept units scaled by exactly 1/(1-p)
+    n = mask.size
+    six_sigma = 6.0 * np.sqrt(p * (1.0 - p) / n)  # kept ~ Binomial(n, 1-p)/n
+    assert abs(kept.mean() - (1.0 - p)) < six_sigma, kept.mean()
+    assert abs(mask.mean() - 1.0) < 6.0 * np.sqrt(p / (1.0 - p) / n)  # E[mask] = 1: the expectation is kept
+
+
+def test_training_loss_uses_the_mask_drawn_from_the_model_generator():
+    """loss_and_grads(training=True) equals the explicit-mask call with the mask the generator gives:
+    keep = U >= p over an (H, B) draw, scaled by 1/(1-p)."""
+    B, H, p = 40, 6, 0.3
+    X, y = batch(B=B, T=5, D=2, O=2)
+    m = model_for("pytorch", 2, H=H, dropout=p)
+    twin = np.random.default_rng()
+    twin.bit_generator.state = m._dropout_rng.bit_generator.state
+    mask = ((twin.random((H, B)) >= p) / (1.0 - p)).T  # (B, H)
+    loss, grads = m.loss_and_grads(X, y)
+    loss_explicit, grads_explicit = m.loss_and_grads(X, y, dropout_mask=mask)
+    assert loss == loss_explicit
+    for k in grads:
+        np.testing.assert_array_equal(grads[k], grads_explicit[k], err_msg=k)
+    assert loss != m.loss_and_grads(X, y, training=False)[0]
+
+
 def test_params_are_views_updating_the_model():
     m = GRURegressor(1, 4, seed=0)
     X, _ = batch(B=2, T=3, D=1, O=1)
