@@ -5,6 +5,10 @@ the optimizer's state, the model configuration, the data configuration (lookback
 the fitted scaler and a format version.  Text parts are JSON stored as NumPy unicode scalars, so the file
 loads with ``np.load(..., allow_pickle=False)``: a file carrying a pickle, missing keys, wrong shapes or
 dtypes, a newer format version or truncated bytes raises :class:`CheckpointError` saying what is wrong.
+Sizes are checked before anything is allocated: every entry's size from its ``.npy`` header, the model's
+parameter count from its configuration (at most :data:`MAX_PARAMS`), and the parameter shapes the
+configuration implies against the headers of the arrays present; so a small file claiming a huge model is
+refused at once.
 
 Layout (keys of the archive)::
 
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -25,11 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from .gru import GRUConfig, GRURegressor, param_shapes
+from .gru import GRUConfig, GRURegressor, _sizes, param_shapes
 from .optim import OPTIMIZERS
 
 FORMAT_VERSION = 1
 MAX_BYTES = 200 * 1024 * 1024  # a model of the sizes the page allows is a few MB
+MAX_PARAMS = 50_000_000  # about what a MAX_BYTES file holds (float32); the page's largest model has ~1 M
 
 
 class CheckpointError(ValueError):
@@ -131,9 +137,35 @@ def _open(source):
     return data
 
 
-def _get(data, key: str) -> np.ndarray:
+def _header(data, key: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of entry ``key`` from its ``.npy`` header, without reading the array."""
     if key not in data.files:
         raise CheckpointError(f"the model file has no {key!r} entry (missing key)")
+    member = key + ".npy" if key + ".npy" in data.zip.namelist() else key
+    try:
+        with data.zip.open(member) as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            else:
+                raise CheckpointError(f"entry {key!r} has an unsupported .npy format version {version}")
+    except CheckpointError:
+        raise
+    except ValueError as exc:
+        raise CheckpointError(f"entry {key!r} is not a readable NumPy array: {exc}") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise CheckpointError(f"entry {key!r} is truncated or corrupt: {exc}") from None
+    return shape, dtype
+
+
+def _get(data, key: str) -> np.ndarray:
+    shape, dtype = _header(data, key)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > MAX_BYTES:
+        raise CheckpointError(f"entry {key!r} declares shape {shape} ({nbytes / 2**20:.0f} MB), more than a "
+                              f"model file may hold ({MAX_BYTES // 2**20} MB); refusing to read it")  # fmt: skip
     try:
         return data[key]
     except ValueError as exc:
@@ -174,14 +206,16 @@ def load_model(source) -> Checkpoint:
             raise CheckpointError(f"model_config has unknown field(s) {sorted(unknown)}")
         try:
             config = GRUConfig(**cfg_dict)
+            sizes = _sizes(config.input_size, config.hidden_size, config.output_size, config.num_layers)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"model_config is invalid: {exc}") from None
+        shapes = _claimed_shapes(data, *sizes)  # checked against the file before the model is built
+        try:
             model = GRURegressor.from_config(config)
         except (TypeError, ValueError) as exc:
             raise CheckpointError(f"model_config is invalid: {exc}") from None
-        shapes = param_shapes(config.input_size, config.hidden_size, config.output_size, config.num_layers)
-        for name, shape in shapes.items():
+        for name in shapes:
             arr = _get(data, f"param/{name}")
-            if arr.shape != tuple(shape):
-                raise CheckpointError(f"parameter {name} has shape {arr.shape}, expected {tuple(shape)}")
             if arr.dtype != model.dtype:
                 raise CheckpointError(f"parameter {name} has dtype {arr.dtype}, expected {model.dtype}")
             if not np.all(np.isfinite(arr)):
@@ -192,6 +226,27 @@ def load_model(source) -> Checkpoint:
             raise CheckpointError(f"unexpected parameter(s) for this configuration: {extra_params}")
         optimizer = _load_optimizer(data, meta.get("optimizer"), shapes, model.dtype)
     return Checkpoint(model, optimizer, meta.get("data_config") or {}, meta.get("scaler"), meta.get("extra") or {})
+
+
+def _claimed_shapes(data, input_size: int, hidden_size: int, output_size: int, num_layers: int) -> dict:
+    """The parameter shapes ``model_config`` implies, once its sizes are shown to be plausible (at most
+    MAX_PARAMS parameters, no more layers than the file has entries) and to match the arrays present."""
+    I, H, O, L = input_size, hidden_size, output_size, num_layers
+    count = 3 * H * (I + H + 2) + (L - 1) * 3 * H * (2 * H + 2) + O * (H + 1)  # = sum of param_shapes' sizes
+    if count > MAX_PARAMS:
+        raise CheckpointError(
+            f"model_config describes a model of {count:,} parameters (input_size={I}, hidden_size={H}, "
+            f"output_size={O}, num_layers={L}): more than the {MAX_PARAMS // 10**6} million parameters a model "
+            "file may hold; refusing to build it"
+        )
+    if L > len(data.files):  # 4 arrays per layer: the file cannot hold them
+        raise CheckpointError(f"model_config says num_layers={L}, but the file has only {len(data.files)} entries")
+    shapes = param_shapes(I, H, O, L)
+    for name, shape in shapes.items():
+        found, _ = _header(data, f"param/{name}")
+        if found != tuple(shape):
+            raise CheckpointError(f"parameter {name} has shape {found}, expected {tuple(shape)}")
+    return shapes
 
 
 def _load_optimizer(data, opt_meta, shapes, dtype):
@@ -213,11 +268,11 @@ def _load_optimizer(data, opt_meta, shapes, dtype):
             prefix = f"opt/{pname}/"
             for key in data.files:
                 if key.startswith(prefix):
-                    arr = data[key]
-                    if arr.shape != tuple(shapes[pname]) or arr.dtype != dtype:
-                        raise CheckpointError(f"optimizer state {key} has shape {arr.shape} / dtype {arr.dtype}, "
+                    shape, found = _header(data, key)  # checked before reading
+                    if shape != tuple(shapes[pname]) or found != dtype:
+                        raise CheckpointError(f"optimizer state {key} has shape {shape} / dtype {found}, "
                                               f"expected {tuple(shapes[pname])} / {dtype}")  # fmt: skip
-                    st[key[len(prefix) :]] = arr
+                    st[key[len(prefix) :]] = _get(data, key)
             state[pname] = st
         opt.load_state_dict({"optimizer": cls_name, "flavor": opt_meta.get("flavor", "pytorch"),
                              "steps": int(opt_meta.get("steps", 0)), "hyperparams": opt_meta["hyperparams"],

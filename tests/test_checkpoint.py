@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -97,6 +99,52 @@ def test_pickled_content_is_refused():
     e["param/head.bias"] = np.array([{"evil": 1}], dtype=object)  # only loadable by unpickling
     with pytest.raises(CheckpointError, match="pickle"):
         load_model(archive(**e))
+
+
+def claiming(**model_config) -> bytes:
+    """A small, good model file whose meta's model_config is changed to claim ``model_config``."""
+    e = good_entries()
+    meta = json.loads(str(e["meta"]))
+    meta["model_config"].update(model_config)
+    e["meta"] = np.asarray(json.dumps(meta))
+    return archive(**e)
+
+
+@pytest.mark.parametrize(
+    "claim, message",
+    [
+        ({"hidden_size": 4000, "num_layers": 1}, "gru.weight_ih_l0 has shape"),  # 48 M: allowed, not in the file
+        ({"hidden_size": 4000}, "million parameters"),  # 2 layers: 144 M parameters
+        ({"hidden_size": 100_000}, "million parameters"),  # 90 G parameters: a MemoryError before
+        ({"num_layers": 10**9}, "num_layers"),
+        ({"input_size": 10**8}, "million parameters"),
+        ({"output_size": 10**8}, "million parameters"),
+    ],
+)
+def test_a_small_file_claiming_a_huge_model_is_refused_before_allocating(claim, message):
+    blob = claiming(**claim)
+    assert len(blob) < 30_000  # a small file
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match=message):
+        load_model(blob)
+    assert time.perf_counter() - start < 0.5  # generous: building the claimed model takes seconds and GBs
+
+
+def test_an_entry_declaring_a_huge_array_is_refused_before_reading():
+    """An optimizer entry whose .npy header declares 800 GB (and holds none of it): refused from the header."""
+    e = good_entries()
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**11,)})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for k, v in e.items():
+            arr = io.BytesIO()
+            np.save(arr, v)
+            z.writestr(f"{k}.npy", header.getvalue() if k == "opt/head.bias/exp_avg" else arr.getvalue())
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match="opt/head.bias/exp_avg"):
+        load_model(buf.getvalue())
+    assert time.perf_counter() - start < 0.5
 
 
 def test_truncated_and_foreign_bytes_are_refused(tmp_path):
