@@ -26,7 +26,7 @@ from gru_core.gradflow import hidden_state_grad_norms
 from gru_core.gru import GRURegressor
 from gru_core.optim import OPTIMIZERS
 from gru_ui import figures as F
-from gru_ui import figures_classroom as FC
+from gru_ui.figures import classroom as FC
 from gru_ui import runs as R
 from gru_ui import state as S
 from gru_ui.widgets import app_frame, chart, display_toggles

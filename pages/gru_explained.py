@@ -15,7 +15,7 @@ import streamlit as st
 
 from gru_core.gru import GRURegressor
 from gru_core.reference import gru_cell
-from gru_ui import figures_classroom as FC
+from gru_ui.figures import classroom as FC
 from gru_ui.widgets import app_frame, chart, display_toggles
 
 HIDDEN_CHOICES = (2, 3, 4)

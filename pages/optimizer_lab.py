@@ -15,7 +15,7 @@ import streamlit as st
 from gru_core.landscapes import LANDSCAPES, grid, quadratic, trajectory
 from gru_core.optim import OPTIMIZERS
 from gru_ui import figures as F
-from gru_ui import figures_classroom as FC
+from gru_ui.figures import classroom as FC
 from gru_ui.widgets import app_frame, chart, display_toggles
 
 # Learning rates that make each optimizer move visibly in a few hundred steps on each landscape (the

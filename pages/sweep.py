@@ -26,7 +26,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:  # standalone (AppT
 from gru_core.optim import OPTIMIZERS  # noqa: E402
 from gru_core.stats import group_stats, paired_by_config, to_frame  # noqa: E402
 from gru_ui import figures as F  # noqa: E402
-from gru_ui import figures_sweep as FS  # noqa: E402
+from gru_ui.figures import sweep as FS  # noqa: E402
 from gru_ui import runs as R  # noqa: E402
 from gru_ui import state as S  # noqa: E402
 from gru_ui import sweep_session as W  # noqa: E402

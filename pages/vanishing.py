@@ -13,7 +13,7 @@ import time
 import streamlit as st
 
 from gru_core.gradflow import adding_problem_race
-from gru_ui import figures_classroom as FC
+from gru_ui.figures import classroom as FC
 from gru_ui.widgets import app_frame, chart, display_toggles
 
 # The page's limits: the slowest allowed run (T = 200, 600 steps, 32 units) takes about half a minute on one core.

@@ -11,7 +11,7 @@ from _presentation import check_every_builder
 
 from gru_core.landscapes import LANDSCAPES, grid, trajectory
 from gru_ui import figures as F
-from gru_ui import figures_classroom as FC
+from gru_ui.figures import classroom as FC
 
 
 @pytest.fixture(autouse=True)

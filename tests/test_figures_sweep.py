@@ -1,4 +1,4 @@
-"""The sweep and run-history figure builders (gru_ui.figures_sweep): traces, axis titles with units, heatmap
+"""The sweep and run-history figure builders (gru_ui.figures.sweep): traces, axis titles with units, heatmap
 axes and cells, and every optimizer in its colour.  Pure functions: no Streamlit, no training."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from _presentation import check_every_builder
 
-from gru_ui import figures_sweep as FS
+from gru_ui.figures import sweep as FS
 from gru_ui.figures import BASELINE_STYLES, EXTRA_COLORS, OPTIMIZER_COLORS, color_for
 
 ADAM, RMS = OPTIMIZER_COLORS["adam"], OPTIMIZER_COLORS["rmsprop"]

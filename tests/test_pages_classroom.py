@@ -27,7 +27,7 @@ from gru_core.gru import GRURegressor
 from gru_core.landscapes import LANDSCAPES
 from gru_core.optim import Adam, RMSprop, make_optimizer
 from gru_ui import figures as F
-from gru_ui import figures_classroom as FC
+from gru_ui.figures import classroom as FC
 from gru_ui import runs as R
 from gru_ui import state as S
 

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .figures import TRUTH_COLOR, assign_colors, base_layout, gate_coloraxes, thin_indices
+from gru_ui.figures.race import gate_coloraxes
+from gru_ui.figures.style import TRUTH_COLOR, assign_colors, base_layout, thin_indices
 
 __all__ = [
     "GATE_COLORS",

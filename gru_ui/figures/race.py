@@ -1,274 +1,43 @@
-"""Pure Plotly figure builders: data in, :class:`plotly.graph_objects.Figure` out.
+"""The race page's charts: loss curves with learning-rate marks, gate heatmaps, forecasts, the series preview.
 
-No Streamlit here and no numerical work beyond presentation: thinning long curves to at most
-``max_points`` drawn points, and the optional exponential smoothing of a drawn loss curve (the same
-display smoothing TensorBoard offers; the raw curve stays visible, faint, underneath).  Every number
-drawn comes from the engine (``gru_core``).
-
-Every figure has a title, axis titles with units, named legend entries and a fixed colour per
-optimizer: :data:`OPTIMIZER_COLORS` (the Okabe-Ito colour-blind-safe palette) by optimizer family, and
-:func:`assign_colors` to give every contestant of one race its own colour, the same in every chart.
-
-Presentation mode (projectors)
-    :func:`presentation` returns a copy of any figure with larger fonts, thicker lines and bigger
-    markers; data and colours are untouched.  The page applies it at render time when the sidebar
-    toggle "Presentation mode" is on.  The toggle's value lives in ``st.session_state["presentation"]``
-    (:data:`PRESENTATION_KEY`, a plain key set up by ``widgets.init_session``, so it survives page
-    changes); every page can use the same helper::
-
-        fig = F.presentation(fig) if st.session_state.get(F.PRESENTATION_KEY) else fig
-        # or: fig = F.present(fig, st.session_state.get(F.PRESENTATION_KEY, False))
+Pure Plotly figure builders: data in, :class:`plotly.graph_objects.Figure` out.  No Streamlit here and no
+numerical work beyond presentation: thinning long curves to at most ``max_points`` drawn points, and the
+optional exponential smoothing of a drawn loss curve (the same display smoothing TensorBoard offers; the
+raw curve stays visible, faint, underneath).  Every number drawn comes from the engine (``gru_core``).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
+from gru_ui.figures.style import (  # noqa: F401
+    AXIS_STYLE,
+    BASELINE_STYLES,
+    FONT,
+    MAX_POINTS,
+    SPLIT_FILLS,
+    TITLE_FONT,
+    TRUTH_COLOR,
+    _colors,
+    _floats,
+    _is_dates,
+    _scatter,
+    base_layout,
+    chart_config,
+    ema,
+    thin_indices,
+    value_axis_title,
+)  # fmt: skip
+
 __all__ = [
-    "BASELINE_STYLES",
-    "EXTRA_COLORS",
-    "MAX_POINTS",
-    "OPTIMIZER_COLORS",
-    "PRESENTATION_KEY",
-    "TRUTH_COLOR",
-    "assign_colors",
-    "base_layout",
-    "chart_config",
-    "color_for",
-    "ema",
-    "forecast_plot",
-    "gate_coloraxes",
-    "gate_heatmaps",
-    "loss_curves",
-    "present",
-    "presentation",
-    "step_to_epoch",
-    "series_preview",
-    "thin_indices",
+    "MAX_MARK_LABELS", "forecast_plot", "gate_coloraxes", "gate_heatmaps", "loss_curves", "series_preview", "step_to_epoch",
     "update_gate_heatmaps",
-    "value_axis_title",
-]
-
-# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
-OPTIMIZER_COLORS: dict[str, str] = {
-    "adam": "#0072B2",  # blue
-    "rmsprop": "#D55E00",  # vermillion
-    "sgd": "#009E73",  # bluish green
-    "adagrad": "#CC79A7",  # reddish purple
-    "adamw": "#E69F00",  # orange
-}
-# For a second Adam, a Keras-flavoured twin, …: Okabe-Ito sky blue, then Paul Tol's muted wine, green, indigo.
-EXTRA_COLORS: tuple[str, ...] = ("#56B4E9", "#882255", "#117733", "#332288", "#000000")
-TRUTH_COLOR = "#222222"
-BASELINE_STYLES: dict[str, dict[str, str]] = {
-    "persistence": {"color": "#8C8C8C", "dash": "dot", "label": "persistence (tomorrow = today)"},
-    "linear": {"color": "#4D4D4D", "dash": "dashdot", "label": "linear autoregression"},
-}
-SPLIT_FILLS = {
-    "train": "rgba(0,114,178,0.08)",
-    "validation": "rgba(230,159,0,0.14)",
-    "test": "rgba(0,158,115,0.14)",
-}
-MAX_POINTS = 1000  # drawn points per curve; longer curves are thinned evenly (first and last kept)
-FONT = {
-    "size": 15,
-    "color": "#262730",
-    "family": "'Source Sans Pro', 'Source Sans 3', 'Helvetica Neue', Arial, sans-serif",
-}
-TITLE_FONT = {"size": 19, "weight": "bold"}
-
-_DUP = re.compile(r"\s*#\d+$")
-_FLAVOR = re.compile(r"\s*\([^)]*\)$")
-
-
-# ----------------------------------------------------------------------------------------------------------
-# colours and small helpers
-# ----------------------------------------------------------------------------------------------------------
-
-
-def base_optimizer(name: str) -> str | None:
-    """The registry family of a display label: "Adam #2" -> "adam", "RMSprop (keras)" -> "rmsprop"."""
-    s = _FLAVOR.sub("", _DUP.sub("", str(name).strip())).strip().lower()
-    return s if s in OPTIMIZER_COLORS else None
-
-
-def color_for(name: str, index: int = 0) -> str:
-    """The colour of one contestant: its family's colour (Adam blue, RMSprop vermillion, …) unless the
-    label is a numbered duplicate ("Adam #2") or unknown, which take ``EXTRA_COLORS[index]``.
-
-    Stateless; :func:`assign_colors` resolves clashes within one race (e.g. "Adam" and "Adam (keras)").
-    """
-    if base_optimizer(name) is not None and not _DUP.search(str(name)):
-        return OPTIMIZER_COLORS[base_optimizer(name)]  # type: ignore[index]
-    return EXTRA_COLORS[index % len(EXTRA_COLORS)]
-
-
-def assign_colors(names: Sequence[str]) -> dict[str, str]:
-    """Distinct colours for the contestants of one race, independent of their order where possible.
-
-    A plain family name ("Adam") always gets its family colour; another member of the family
-    ("Adam (keras)", "Adam #2") gets the family colour only if no plain name took it, else the first
-    unused extra colour.
-    """
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for name in names:  # pass 1: the plain family names
-        base = base_optimizer(name)
-        if base is not None and str(name).strip().lower() == base:
-            out[name] = OPTIMIZER_COLORS[base]
-            used.add(out[name])
-    spare = [c for c in (*OPTIMIZER_COLORS.values(), *EXTRA_COLORS)]
-    for name in names:  # pass 2: everyone else
-        if name in out:
-            continue
-        base = base_optimizer(name)
-        if base is not None and not _DUP.search(str(name)) and OPTIMIZER_COLORS[base] not in used:
-            out[name] = OPTIMIZER_COLORS[base]
-        else:
-            free = [c for c in EXTRA_COLORS if c not in used] or [c for c in spare if c not in used] or spare
-            out[name] = free[0]
-        used.add(out[name])
-    return out
-
-
-def _colors(names: Sequence[str], colors: Mapping[str, str] | None) -> dict[str, str]:
-    auto = assign_colors(list(names))
-    return {n: (colors or {}).get(n, auto[n]) for n in names}
-
-
-def chart_config(filename: str) -> dict[str, Any]:
-    """``config=`` for ``st.plotly_chart``: the toolbar's camera button saves a 2× PNG named ``filename``."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", filename).strip("-") or "chart"
-    return {
-        "displaylogo": False,
-        "toImageButtonOptions": {"format": "png", "filename": safe, "scale": 2},
-    }
-
-
-def thin_indices(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
-    """At most ``max_points`` evenly spread indices into ``range(n)``, always keeping the first and last."""
-    if n <= max_points or max_points < 2:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
-
-
-def ema(values: Sequence[float], weight: float) -> np.ndarray:
-    """Display smoothing of a drawn curve: bias-corrected exponential moving average (as TensorBoard).
-
-    ``weight`` in [0, 1): 0 returns the values unchanged.  Non-finite values stay NaN and are skipped.
-    """
-    x = _floats(values)
-    if not weight > 0:
-        return x
-    w = min(float(weight), 0.999)
-    out = np.full(len(x), np.nan)
-    ok = np.isfinite(x)
-    v = x[ok]
-    if len(v):
-        # acc_n = w·acc_(n-1) + (1-w)·v_n over the finite values, vectorised (no Python loop per value: a
-        # live chart smooths thousands of epochs at every redraw), then the bias correction 1 - w^n
-        out[ok] = _ema_filter(v, w) / (1.0 - w ** np.arange(1, len(v) + 1))
-    return out
-
-
-def _ema_filter(v: np.ndarray, w: float) -> np.ndarray:
-    """acc_n = w·acc_(n-1) + (1-w)·v_n with acc_0 = 0, in blocks: within a block of length B,
-    acc_(s+j) = w^j·(acc_s + (1-w)·Σ_(i≤j) w^(-i)·v_(s+i)), a cumulative sum; B keeps w^(-B) below ~1e100."""
-    out = np.empty(len(v))
-    block = max(1, int(230.0 / max(-math.log(w), 1e-12)))
-    acc = 0.0
-    for s in range(0, len(v), block):
-        chunk = v[s : s + block]
-        wp = w ** np.arange(1, len(chunk) + 1)
-        out[s : s + len(chunk)] = wp * (acc + (1.0 - w) * np.cumsum(chunk / wp))
-        acc = out[s + len(chunk) - 1]
-    return out
-
-
-def _floats(values: Any) -> np.ndarray:
-    """A float64 array with None -> NaN."""
-    if isinstance(values, np.ndarray):
-        return values.astype(np.float64, copy=False).reshape(-1)
-    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-
-
-def value_axis_title(name: str | None, units: str | None) -> str:
-    """An axis title for a series' values that always states the units (or says they are unknown)."""
-    units = (units or "").strip()
-    label = (name or "value").strip() or "value"
-    if not units:
-        return f"{label} (units not given)"
-    if units == "unitless":
-        return f"{label} (unitless)"
-    return f"{label} ({units})" if len(label) + len(units) < 45 else units
-
-
-AXIS_STYLE = {
-    "gridcolor": "#EBEBEB",
-    "linecolor": "#BDBDBD",
-    "zerolinecolor": "#D6D6D6",
-    "showline": True,
-    "ticks": "outside",
-    "tickcolor": "#BDBDBD",
-}
-
-
-def base_layout(
-    title: str,
-    height: int,
-    margin: dict[str, int] | None = None,
-    hovermode: str | None = "x unified",
-    legend_size: int = 14,
-    **extra: Any,
-) -> dict[str, Any]:
-    """The layout every figure of this package starts from (here, figures_classroom, figures_sweep): white
-    background, readable fonts, the title on the left, every axis styled alike.  ``margin`` defaults to
-    l 80, r 30, t 70, b 60; ``hovermode=None`` leaves Plotly's; ``extra`` goes in last (it may replace
-    anything, e.g. the legend).
-
-    The look is set here rather than through a Plotly template (``template="plotly_white"`` costs
-    ~25 ms of validation per figure, which a live redraw cannot afford)."""
-    layout: dict[str, Any] = {
-        "title": {"text": title, "font": TITLE_FONT, "x": 0.0, "xanchor": "left"},
-        "font": FONT,
-        "height": height,
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "margin": margin or {"l": 80, "r": 30, "t": 70, "b": 60},
-        "legend": {"font": {"size": legend_size}},
-    }
-    if hovermode is not None:
-        layout["hovermode"] = hovermode
-    layout.update(extra)
-    for name, value in layout.items():
-        if (name.startswith("xaxis") or name.startswith("yaxis")) and isinstance(value, dict):
-            layout[name] = {**AXIS_STYLE, **value}
-    return layout
-
-
-def _scatter(**props: Any) -> dict[str, Any]:
-    """A scatter trace as a plain dict.  The live loss chart is rebuilt at every redraw, and Plotly's
-    property validation costs more than everything else in building it, so :func:`loss_curves` builds
-    dicts and skips validation (the tests check the result against Plotly's validators)."""
-    return {"type": "scatter", **props}
-
-
-def _is_dates(x: Any) -> bool:
-    try:
-        return np.issubdtype(np.asarray(x).dtype, np.datetime64)
-    except TypeError:  # pragma: no cover - exotic index types
-        return False
-
-
-# ----------------------------------------------------------------------------------------------------------
-# loss curves
-# ----------------------------------------------------------------------------------------------------------
+]  # fmt: skip
 
 
 def loss_curves(
@@ -964,175 +733,3 @@ def series_preview(
         margin={"l": 80, "r": 30, "t": 60, "b": 50},
     )
     return go.Figure(data=traces, layout=layout)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# presentation mode
-# ----------------------------------------------------------------------------------------------------------
-
-PRESENTATION_KEY = "presentation"  # st.session_state key of the "Presentation mode" toggle (bool)
-PRESENT_FONT = 1.4  # font sizes × this
-PRESENT_LINE = 1.8  # line widths × this
-PRESENT_MARKER = 1.5  # marker sizes × this
-PRESENT_WRAP = 44  # titles longer than this (characters) go on two lines in presentation mode
-PRESENT_HEIGHT = 1.35  # figure height × this: text and margins grow ×1.4, the plot area must not shrink
-
-
-def _scale(d: dict, key: str, factor: float, default: float | None = None) -> None:
-    """``d[key] *= factor`` for a number or an array of numbers (per-point marker sizes); a missing value
-    becomes ``default * factor``.  A new value is stored: shared arrays are never written."""
-    v = d.get(key)
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        d[key] = round(v * factor, 2)
-    elif isinstance(v, (list, tuple, np.ndarray)) and len(v) and not isinstance(v, str):
-        a = np.asarray(v)
-        if a.dtype.kind in "iuf":
-            d[key] = np.round(a * factor, 2)
-    elif v is None and default is not None:
-        d[key] = round(default * factor, 2)
-
-
-def _font(d: dict | None, key: str, default: float | None = None) -> None:
-    """Scale ``d[key]["size"]`` (a font), creating it from ``default`` when missing."""
-    if not isinstance(d, dict):
-        return
-    f = d.get(key)
-    if f is None and default is not None:
-        f = d[key] = {}
-    if isinstance(f, dict):
-        _scale(f, "size", PRESENT_FONT, default)
-
-
-def _copy_tree(v: Any) -> Any:
-    """A copy of nested dicts and lists; anything else (arrays, numbers, strings) is shared."""
-    if isinstance(v, dict):
-        return {k: _copy_tree(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_copy_tree(x) for x in v]
-    return v
-
-
-def _wrap_title(text: str) -> str:
-    """``text`` on two lines, broken at the space nearest its middle (outside any HTML tag)."""
-    middle = len(text) // 2
-    spaces = [i for i, c in enumerate(text) if c == " " and text.rfind("<", 0, i) <= text.rfind(">", 0, i)]
-    if not spaces:
-        return text
-    cut = min(spaces, key=lambda i: abs(i - middle))
-    return text[:cut] + "<br>" + text[cut + 1 :]
-
-
-def _present_trace(trace: dict, base: float) -> None:
-    """Scale one trace's line widths, marker sizes, text fonts and colour bar in place."""
-    kind = trace.get("type", "scatter")
-    if kind in ("scatter", "scattergl", "scatterpolar"):
-        mode = str(trace.get("mode") or "lines")
-        if "lines" in mode or "line" in trace:
-            _scale(trace.setdefault("line", {}), "width", PRESENT_LINE, 2)
-        if "markers" in mode or "marker" in trace:
-            marker = trace.setdefault("marker", {})
-            _scale(marker, "size", PRESENT_MARKER, 6)
-            if isinstance(marker.get("line"), dict):
-                _scale(marker["line"], "width", PRESENT_LINE)
-        if "text" in mode:
-            _font(trace, "textfont", base)
-    elif kind == "contour" and isinstance(trace.get("line"), dict):
-        _scale(trace["line"], "width", PRESENT_LINE)
-    elif kind == "bar":
-        _font(trace, "textfont", base)
-        _font(trace, "insidetextfont")
-        _font(trace, "outsidetextfont")
-        if isinstance(trace.get("marker"), dict) and isinstance(trace["marker"].get("line"), dict):
-            _scale(trace["marker"]["line"], "width", PRESENT_LINE)
-    elif kind == "parcoords":
-        _font(trace, "labelfont", base)
-        _font(trace, "tickfont", base * 0.85)
-        _font(trace, "rangefont", base * 0.85)
-    if kind in ("contour", "parcoords"):
-        if isinstance(trace.get("contours"), dict) and trace["contours"].get("showlabels"):
-            _font(trace["contours"], "labelfont", base * 0.85)
-    if "texttemplate" in trace or "text" in trace and kind in ("heatmap", "contour"):
-        _font(trace, "textfont", base * 0.85)
-    cb = trace.get("colorbar")
-    if cb is None and isinstance(trace.get("marker"), dict):
-        cb = trace["marker"].get("colorbar")
-    if isinstance(cb, dict):
-        _present_colorbar(cb)
-
-
-def _present_colorbar(cb: dict) -> None:
-    _font(cb, "tickfont")
-    if isinstance(cb.get("title"), dict):
-        _font(cb["title"], "font")
-    _scale(cb, "thickness", 1.3)
-
-
-def presentation(fig: go.Figure) -> go.Figure:
-    """A copy of ``fig`` for a projector: fonts × 1.4, lines × 1.8, markers × 1.5, a little taller.
-
-    Pure: ``fig`` is not changed, and neither are the data, the colours or the dash styles.  Animation
-    frames are carried over (their traces scaled like the figure's own, so a frame never shrinks a line
-    back); play buttons and sliders get the larger font too.  Works on any figure of this package (and on
-    most Plotly figures); see the module docstring for the session toggle.
-    """
-    # Plotly's own copies (go.Figure(fig), to_plotly_json) re-validate or re-encode every data array; the
-    # raw property trees are copied instead, sharing the (never modified) data arrays.
-    d: dict[str, Any] = {"data": _copy_tree(list(fig._data)), "layout": _copy_tree(dict(fig._layout))}
-    if fig.frames:
-        d["frames"] = [_copy_tree(dict(f._props)) for f in fig.frames]
-    layout = d["layout"]
-    base = (layout.get("font") or {}).get("size") or 12
-    _font(layout, "font", 12)
-    title = layout.get("title")
-    if isinstance(title, dict):
-        _font(title, "font", base * 1.25)
-        text = title.get("text")
-        if isinstance(text, str) and len(text) > PRESENT_WRAP and "<br>" not in text:
-            title["text"] = _wrap_title(text)  # Plotly never wraps: a long title would be cut off
-            margin = layout.setdefault("margin", {})
-            size = (title.get("font") or {}).get("size") or base * 1.25 * PRESENT_FONT
-            margin["t"] = (margin.get("t") or 80) + round(1.3 * size)
-    legend = layout.setdefault("legend", {})
-    _font(legend, "font", base)
-    if isinstance(legend.get("title"), dict):
-        _font(legend["title"], "font")
-    hover = layout.setdefault("hoverlabel", {})
-    _font(hover, "font", 13)
-    for name, axis in list(layout.items()):
-        if not isinstance(axis, dict):
-            continue
-        if name.startswith(("xaxis", "yaxis")):
-            if isinstance(axis.get("title"), dict):
-                _font(axis["title"], "font")
-            _font(axis, "tickfont")
-            _scale(axis, "linewidth", PRESENT_LINE)
-            axis.setdefault("automargin", True)  # bigger tick labels and titles push the margins out
-        if name.startswith("coloraxis") and isinstance(axis.get("colorbar"), dict):
-            _present_colorbar(axis["colorbar"])
-    for ann in layout.get("annotations") or []:
-        _font(ann, "font", base)
-    for shape in layout.get("shapes") or []:
-        if isinstance(shape.get("line"), dict):
-            _scale(shape["line"], "width", PRESENT_LINE, 2)
-    for menu in layout.get("updatemenus") or []:  # ▶ / ❚❚ buttons of an animation
-        _font(menu, "font", base)
-    for slider in layout.get("sliders") or []:
-        _font(slider, "font", base)
-        if isinstance(slider.get("currentvalue"), dict):
-            _font(slider["currentvalue"], "font", base)
-    for trace in d["data"]:
-        _present_trace(trace, base)
-    for frame in d.get("frames") or []:
-        for trace in frame.get("data") or []:
-            _present_trace(trace, base)
-    _scale(layout, "height", PRESENT_HEIGHT, 450)
-    margin = layout.get("margin")
-    if isinstance(margin, dict):
-        for side in ("l", "r", "t", "b"):
-            _scale(margin, side, 1.25)
-    return go.Figure(d, _validate=False)  # only sizes changed, all valid: skip Plotly's slow re-validation
-
-
-def present(fig: go.Figure, on: bool) -> go.Figure:
-    """``presentation(fig)`` when ``on`` (the session toggle), else ``fig`` itself."""
-    return presentation(fig) if on else fig

@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .figures import AXIS_STYLE, BASELINE_STYLES, assign_colors, base_layout, color_for
+from gru_ui.figures.style import AXIS_STYLE, BASELINE_STYLES, assign_colors, base_layout, color_for
 
 __all__ = [
     "FIELD_AXIS",
