@@ -317,14 +317,32 @@ def test_live_race_pauses_and_resumes(prepared):
 
 
 def test_epoch_events_carry_test_forecasts_in_series_units(prepared):
-    race = small_race(prepared, epochs=2)
-    events = [e for e in race.run() if e.kind == "epoch"]
-    last = events[-1]
-    for name, pred in last.forecasts.items():
-        assert pred.shape == prepared.y_test_raw.shape
-        y = race.runs[name].model.predict(prepared.X_test)
-        np.testing.assert_allclose(pred, prepared.scaler.inverse_transform(y), rtol=1e-12)
-    assert last.runs["Adam"]["stopped_epoch"] is None and "diverged_reason" in last.runs["Adam"]
+    """Each event's forecasts are those of the models as they are when it is handed out (checked then, not
+    after the race: restore_best changes the weights at the end), and the end event's are the best epoch's."""
+    sgd, adam = Contestant("sgd", hyper={"lr": 0.5, "momentum": 0.9}), Contestant("adam", hyper={"lr": 0.01})
+    race = small_race(prepared, [sgd, adam], epochs=40, patience=2)
+    seen: dict[str, dict[int, np.ndarray]] = {name: {} for name in race.runs}
+    end = None
+    for ev in race.run():
+        if ev.kind not in ("epoch", "end"):
+            continue
+        assert set(ev.forecasts) == set(race.runs)
+        for name, pred in ev.forecasts.items():
+            assert pred.shape == prepared.y_test_raw.shape
+            y = race.runs[name].model.predict(prepared.X_test)  # this contestant's weights right now
+            np.testing.assert_allclose(pred, prepared.scaler.inverse_transform(y), rtol=1e-12)
+            if ev.kind == "epoch" and len(race.runs[name].history) == ev.epoch:  # it trained in this epoch
+                seen[name][ev.epoch] = pred.copy()
+        if ev.kind == "epoch" and ev.epoch == 1:
+            assert ev.runs["SGD"]["stopped_epoch"] is None and "diverged_reason" in ev.runs["SGD"]
+        end = ev if ev.kind == "end" else end
+    runs = {r["name"]: r for r in race.result()["runs"]}
+    sgd_run = runs["SGD"]
+    assert sgd_run["status"] == "early_stopped" and sgd_run["best_epoch"] < sgd_run["stopped_epoch"]
+    best, last = seen["SGD"][sgd_run["best_epoch"]], seen["SGD"][sgd_run["stopped_epoch"]]
+    assert not np.allclose(best, last)  # so the end event can tell the best epoch from the last one
+    for name, run in runs.items():  # restore_best: the end event forecasts with the best epoch's weights
+        np.testing.assert_array_equal(end.forecasts[name], seen[name][run["best_epoch"]], err_msg=name)
 
 
 def test_continuing_from_saved_weights_and_optimizer_state_is_exact(prepared):
