@@ -194,6 +194,12 @@ def test_every_setting_reaches_the_engine():
     race = handle.race
     assert race.model_config.num_layers == 2 and race.model_config.variant == "classic"
     assert race.model_config.output_size == 3 and race.model_config.dtype == "float32"
+    assert race.model_config.hidden_size == 4 and race.model_config.init == "keras"
+    assert race.model_config.dropout == 0.2
+    for run in race.runs.values():  # the models that trained, not only the configuration
+        m = run.model
+        assert (m.hidden_size, m.num_layers, m.variant, m.init, m.dropout) == (4, 2, "classic", "keras", 0.2)
+    assert race.train_config.epochs == 2 and race.epoch == 2
     assert race.train_config.clip_norm == 1.0 and race.train_config.patience == 3
     assert race.train_config.schedule == "cosine" and race.train_config.batch_size == 16
     assert race.runs["SGD"].opt.hyperparams()["nesterov"] is True

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from gru_core import GRUConfig
+from gru_core.checkpoint import load_model
 from gru_core.cli import main, to_jsonable
 
 
@@ -34,6 +36,7 @@ def test_study_protocol_end_to_end(study_csv, tmp_path, capsys):
         "--lookback", "20", "--epochs", "4", "--batch-size", "64", "--lr", "0.01", "--dropout", "0.3",
         "--split", "0.81,0.09,0.10", "--split-by", "series", "--fit-scaler-on", "all", "--patience", "3",
         "--no-restore-best", "--init", "keras", "--seed", "123", "--json", str(out),
+        "--save-model", str(tmp_path / "tin"),
     ])  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
@@ -51,6 +54,10 @@ def test_study_protocol_end_to_end(study_csv, tmp_path, capsys):
     mape = 100 * np.mean(np.abs((truth - prev) / truth))
     assert res["baselines"]["persistence"]["mape"] == pytest.approx(mape, rel=1e-9)
     assert res["model"]["hidden_size"] == 16 and res["train"]["patience"] == 3
+    for name in ("adam", "rmsprop"):  # what the trained models really were built with, from the saved files
+        ck = load_model(tmp_path / f"tin_{name}_keras.npz")  # Keras flavour: the _keras suffix
+        assert (ck.model.dropout, ck.model.init, ck.model.hidden_size, ck.model.seed) == (0.3, "keras", 16, 123)
+        assert ck.model.config == GRUConfig(**res["model"])  # the --json report says what the model got
 
 
 def test_datasets_command_lists_the_registry(capsys):
