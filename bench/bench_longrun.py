@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gru_core.datasets import load_dataset  # noqa: E402
+from gru_core.data.datasets import load_dataset  # noqa: E402
 from gru_ui import figures as F  # noqa: E402
 from gru_ui import runs as R  # noqa: E402
 from gru_ui import state as S  # noqa: E402

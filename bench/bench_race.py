@@ -23,8 +23,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gru_core.data import prepare  # noqa: E402
-from gru_core.datasets import load_dataset  # noqa: E402
-from gru_core.gru import GRUConfig, GRURegressor  # noqa: E402
+from gru_core.data.datasets import load_dataset  # noqa: E402
+from gru_core.model.gru import GRUConfig, GRURegressor  # noqa: E402
 from gru_core.optim import make_optimizer  # noqa: E402
 from gru_core.train import Contestant, Race, TrainConfig  # noqa: E402
 

@@ -24,18 +24,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gru_core.cli import to_jsonable  # noqa: E402
-from gru_core.sweep import DataSpec, SweepSpec, cells, run_sweep  # noqa: E402
-from gru_core.sweep_cli import format_summary, summarize  # noqa: E402
+from gru_core.cli.report import summary_text  # noqa: E402
+from gru_core.config import DataConfig  # noqa: E402
+from gru_core.jsonio import to_jsonable  # noqa: E402
+from gru_core.stats import summarize  # noqa: E402
+from gru_core.sweep import SweepSpec, cells, run_sweep  # noqa: E402
 from gru_core.train import Contestant  # noqa: E402
 
 
 def small_spec(quick: bool) -> SweepSpec:
     return SweepSpec(
-        data=DataSpec("noisy_sine", params={"length": 400 if quick else 800}, lookback=20),
+        data=DataConfig("noisy_sine", params={"length": 400 if quick else 800}, lookback=20),
         model={"hidden_size": 16},
         train={"epochs": 3 if quick else 8, "batch_size": 32},
-        optimizers=[Contestant("adam"), Contestant("rmsprop")],
+        contestants=[Contestant("adam"), Contestant("rmsprop")],
         grid={"lr": [0.01, 0.001], "hidden_size": [8, 16]} if quick
         else {"lr": [0.01, 0.003, 0.001], "hidden_size": [8, 16], "batch_size": [16, 32]},
         seeds=[0, 1],
@@ -45,10 +47,10 @@ def small_spec(quick: bool) -> SweepSpec:
 
 def study_spec(csv: str, seed: int) -> SweepSpec:
     return SweepSpec(
-        data=DataSpec(csv, lookback=20, split=(0.81, 0.09, 0.10), split_by="series", fit_scaler_on="all"),
+        data=DataConfig(csv, lookback=20, split=(0.81, 0.09, 0.10), split_by="series", fit_scaler_on="all"),
         model={"init": "keras", "dropout": 0.3},
         train={"patience": 3, "restore_best": False},
-        optimizers=[Contestant("adam", "keras"), Contestant("rmsprop", "keras")],
+        contestants=[Contestant("adam", "keras"), Contestant("rmsprop", "keras")],
         grid={"batch_size": [32, 64, 128], "epochs": [50, 100], "lr": [0.01, 0.001, 0.0001],
               "hidden_size": [16, 32, 64]},
         seeds=[seed],
@@ -68,9 +70,9 @@ def comparable(records):
 def throughput(quick: bool) -> None:
     spec = small_spec(quick)
     n_cells = len(cells(spec))
-    n_runs = n_cells * len(spec.optimizers)
+    n_runs = n_cells * len(spec.contestants)
     cores = os.cpu_count() or 1
-    print(f"grid: {n_cells} cells × {len(spec.optimizers)} optimizers = {n_runs} runs "
+    print(f"grid: {n_cells} cells × {len(spec.contestants)} optimizers = {n_runs} runs "
           f"(noisy_sine, {spec.train.epochs} epochs, no early stopping); {cores} cores")  # fmt: skip
     rates, records = {}, {}
     for workers in sorted({1, cores}):
@@ -110,7 +112,7 @@ def study(csv: str, seed: int, workers: int | None, verbose: bool) -> None:
     if verbose:
         print(file=sys.stderr)
     assert result.ok, result.message
-    print(format_summary(result, summarize(result.records)))
+    print(summary_text(summarize(result.records)))
     train = sum(r["timings"]["train_seconds"] for r in result.records)
     print(f"\nstudy grid: {2 * n} runs in {wall:.1f} s wall ({wall / 60:.2f} min) on {result.executor}; "
           f"{2 * n / wall * 60:.1f} runs/min; summed per-run training time {train:.1f} s")  # fmt: skip

@@ -4,13 +4,13 @@ No Streamlit, Plotly or PyTorch here: everything above this package (figures, pa
 the other way round.
 """
 
-from ._blas import limit_blas_threads
+from gru_core._blas import limit_blas_threads
 
 BLAS_THREADS = limit_blas_threads()
 
-from .gru import GRUConfig, GRURegressor, clip_grad_norm, grad_norm  # noqa: E402
-from .params import ParamDict  # noqa: E402
-from .rnn import RNNRegressor  # noqa: E402
+from gru_core.model.gru import GRUConfig, GRURegressor, clip_grad_norm, grad_norm  # noqa: E402
+from gru_core.model.params import ParamDict  # noqa: E402
+from gru_core.model.rnn import RNNRegressor  # noqa: E402
 
 __all__ = ["GRUConfig", "GRURegressor", "ParamDict", "RNNRegressor", "clip_grad_norm", "grad_norm"]
 __version__ = "0.1.0"

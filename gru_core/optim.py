@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gru_core.params import ParamDict
+from gru_core.model.params import ParamDict
 
 __all__ = [
     "OPTIMIZERS",

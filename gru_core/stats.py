@@ -43,6 +43,7 @@ __all__ = [
     "lr_sensitivity",
     "paired_by_config",
     "paired_comparison",
+    "summarize",
     "t_ppf",
     "t_sf",
     "to_frame",
@@ -432,3 +433,38 @@ def best_config(data, select: str = "val_mse", report: Sequence[str] = REPORT_ME
                 row[f"{metric}_{k}"] = d[k]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def summarize(records, metric: str = "test_mape", select: str = "val_mse") -> dict:
+    """The summary of a sweep as JSON-ready lists of dicts: ``groups`` (mean ± std per configuration and
+    optimizer), ``paired`` (every two optimizers, same configuration and seed), ``lr`` (the metric against the
+    learning rate) and ``best`` (the best configuration per optimizer chosen on ``select``, with its baselines).
+    The command line prints it, the sweep page draws it."""
+    from gru_core.stats import best_config, group_stats, lr_sensitivity, paired_by_config, paired_comparison, to_frame
+
+    df = to_frame(records)
+    out: dict = {"metric": metric, "select": select, "groups": [], "paired": [], "lr": [], "best": []}
+    if df.empty:
+        return out
+    labels = list(dict.fromkeys(df["label"]))
+    out["groups"] = group_stats(df, metric).to_dict("records")
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            pc = paired_comparison(df, a, b, metric)
+            per = paired_by_config(df, a, b, metric)
+            if len(per):
+                sig = per[(per["n"] >= 2) & ((per["ci_high"] < 0) | (per["ci_low"] > 0))]
+                pc["configs"] = int(len(per))
+                pc["configs_tested"] = int((per["n"] >= 2).sum())
+                pc["configs_significant"] = int(len(sig))
+                pc["configs_a_better"] = int((sig["mean_diff"] < 0).sum() if metric[-2:] != "r2"
+                                             else (sig["mean_diff"] > 0).sum())  # fmt: skip
+            out["paired"].append(pc)
+    out["lr"] = lr_sensitivity(df, metric).to_dict("records")
+    best = best_config(df, select=select)
+    rows = best.to_dict("records")
+    for row in rows:  # the baselines on that configuration's test split
+        rec = next((r for r in records if r.get("config_key") == row["config_key"] and r.get("baselines")), None)
+        row["baselines"] = rec["baselines"] if rec else None
+    out["best"] = rows
+    return out

@@ -46,7 +46,8 @@ from typing import Any
 
 import pandas as pd
 
-from .stats import METRICS, SPLITS, flatten_record
+from gru_core.jsonio import to_jsonable
+from gru_core.stats import METRICS, SPLITS, flatten_record
 
 STORE_ENV = "GRU_LAB_STORE"
 SCHEMA_VERSION = 1
@@ -131,8 +132,6 @@ def _now() -> str:
 def _jsonable(obj: Any) -> Any:
     if is_dataclass(obj) and not isinstance(obj, type):
         obj = obj.to_dict() if hasattr(obj, "to_dict") else asdict(obj)
-    from .cli import to_jsonable  # lazy: cli may import this package's modules
-
     return to_jsonable(obj)
 
 

@@ -19,21 +19,21 @@ import math
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from gru_core.checkpoint import Checkpoint, CheckpointError, load_model, save_model_bytes
-from gru_core.cli import to_jsonable
 from gru_core.data import CsvColumns, DataError, Prepared, csv_columns, load_csv, prepare
-from gru_core.datasets import DATASETS, load_dataset
-from gru_core.gru import GRUConfig, GRURegressor
-from gru_core.live import LiveRace, Snapshot
-from gru_core.metrics import baseline_metrics, linear_ar_forecast, persistence_forecast, regression_metrics
+from gru_core.data.datasets import DATASETS, load_dataset
+from gru_core.data.metrics import baseline_metrics, linear_ar_forecast, persistence_forecast, regression_metrics
+from gru_core.jsonio import to_jsonable
+from gru_core.model.files import Checkpoint, CheckpointError, ModelInfo, load_model, save_model_bytes
+from gru_core.model.gru import GRUConfig, GRURegressor
 from gru_core.optim import OPTIMIZERS, make_optimizer
 from gru_core.train import Contestant, Race, TrainConfig
+from gru_core.train.live import LiveRace, Snapshot
 
 from . import figures as F
 from . import state as S
@@ -917,20 +917,15 @@ def model_file(handle: RaceHandle, name: str, models: dict[str, Any] | None = No
         raise RuntimeError("the models can be saved only while the race is paused or after it ended")
     model, opt = models["runs"][name]
     run = handle.race.runs[name]
-    extra = {
-        "app": "GRU Optimizer Lab",
-        "optimizer_label": name,
-        "optimizer": run.contestant.optimizer,
-        "flavor": run.contestant.flavor,
-        "status": models["status"],
-        "epochs_trained": models["epoch"],
-        "step": models["step"],
-        "interventions": [iv for iv in merge_changes(models["interventions"]) if iv.get("optimizer") == name],
-        "query": S.encode_query(handle.cfg),
-        "continued_from": handle.initial_from,
-    }
+    info = ModelInfo(
+        label=name, optimizer=run.contestant.optimizer, flavor=run.contestant.flavor, seed=handle.cfg.seed,
+        status=models["status"], epochs_trained=models["epoch"], step=models["step"],
+        interventions=[iv for iv in merge_changes(models["interventions"]) if iv.get("optimizer") == name],
+        query=S.encode_query(handle.cfg), continued_from=handle.initial_from,
+        series={"name": handle.series_name, "units": handle.units, "source": model_data_config(handle)["source"]},
+    )
     return save_model_bytes(model, optimizer=opt, data_config=model_data_config(handle),
-                            scaler=handle.prepared.scaler, extra=to_jsonable(extra))  # fmt: skip
+                            scaler=handle.prepared.scaler, info=ModelInfo(**to_jsonable(asdict(info))))  # fmt: skip
 
 
 def model_file_name(handle: RaceHandle, name: str, epoch: int) -> str:
@@ -958,8 +953,8 @@ class ModelUpload:
             return self.error or "no model"
         c = self.checkpoint.model.config
         opt = self.checkpoint.optimizer
-        ex = self.checkpoint.extra or {}
-        trained = f", {ex['epochs_trained']} epochs" if isinstance(ex.get("epochs_trained"), int) else ""
+        epochs = self.checkpoint.info.epochs_trained
+        trained = f", {epochs} epochs" if isinstance(epochs, int) else ""
         opt_txt = f", {type(opt).__name__} state ({opt.flavor})" if opt is not None else ", no optimizer state"
         return (f"{self.name}: GRU {c.num_layers}×{c.hidden_size} ({c.variant}, {c.dtype}), lookback "
                 f"{self.settings.get('lookback', '?')}, horizon {c.output_size}{trained}{opt_txt}")  # fmt: skip

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from gru_core.datasets import DATASETS
+from gru_core.data.datasets import DATASETS
 from gru_core.optim import OPTIMIZERS
 
 __all__ = [

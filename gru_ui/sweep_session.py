@@ -3,10 +3,10 @@ time estimate, a background runner, and the tables and sentences of the results 
 
 No Streamlit here: the pages read their widgets into a :class:`SweepForm`, call these functions and draw.
 Everything numerical is the engine's (``gru_core.sweep``, ``gru_core.stats``, ``gru_core.store``); the
-command line's own parsing and summary (``gru_core.sweep_cli``: ``parse_grid``, ``parse_data_params``,
-``summarize``) are reused, so the page and ``python -m gru_core sweep`` give the same numbers.
+command line's own parsing and summary (``gru_core.sweep.parse_grid``, ``gru_core.config.parse_params``,
+``gru_core.stats.summarize``) are reused, so the page and ``python -m gru_core sweep`` give the same numbers.
 
-The runner (:class:`SweepJob`) follows :mod:`gru_core.live`: a daemon thread calls
+The runner (:class:`SweepJob`) follows :mod:`gru_core.train.live`: a daemon thread calls
 :func:`~gru_core.sweep.run_sweep` with a progress callback that writes plain Python objects under a lock;
 the page polls :meth:`SweepJob.snapshot` from a fragment.  The thread never calls Streamlit.
 """
@@ -32,23 +32,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gru_core.config import DataConfig
+from gru_core.config import parse_params as parse_data_params
 from gru_core.data import DataError
-from gru_core.gru import GRUConfig, GRURegressor
+from gru_core.model.gru import GRUConfig, GRURegressor
 from gru_core.optim import OPTIMIZERS
-from gru_core.stats import group_stats, to_frame
+from gru_core.stats import group_stats, summarize, to_frame
 from gru_core.store import RunStore, StoreError, default_store_path
 from gru_core.sweep import (
     GRID_FIELDS,
-    DataSpec,
     SweepCancelled,
     SweepProgress,
     SweepSpec,
     cells,
     coerce_value,
+    parse_grid,
     prepared_data,
     run_sweep,
 )
-from gru_core.sweep_cli import parse_data_params, parse_grid, summarize
 from gru_core.train import Contestant, TrainConfig
 
 from . import state as S
@@ -299,7 +300,7 @@ def build_spec(form: SweepForm) -> tuple[SweepSpec | None, list, list[str]]:
             for k in form.optimizers
         ]
         spec = SweepSpec(
-            data=DataSpec(
+            data=DataConfig(
                 form.source,
                 params=params,
                 column=form.column,
@@ -325,7 +326,7 @@ def build_spec(form: SweepForm) -> tuple[SweepSpec | None, list, list[str]]:
                 clip_norm=float(form.clip_norm) or None,
                 schedule=form.schedule,
             ),
-            optimizers=optimizers,
+            contestants=optimizers,
             grid=grid,
             seeds=list(range(int(form.first_seed), int(form.first_seed) + int(form.n_seeds))),
             name=form.name.strip(),
@@ -421,7 +422,7 @@ def estimate(spec: SweepSpec, cell_list: Sequence, workers: int, stored: Iterabl
     one mini-batch timed on this machine per model shape, cells spread over the workers."""
     stored = set(stored)
     todo = [c for c in cell_list if c.key not in stored]
-    k = len(spec.optimizers)
+    k = len(spec.contestants)
     total_steps, total_seconds = 0, 0.0
     timed: dict[tuple, float] = {}
     for c in todo:
@@ -601,7 +602,7 @@ class SweepJob:
         self.workers = int(workers)
         self.resume = bool(resume)
         self.estimate_seconds = estimate_seconds
-        self.labels = [c.name for c in spec.optimizers]
+        self.labels = [c.name for c in spec.contestants]
         self.started = time.time()
         self.final_drawn = False  # a full page run completed after the end (the poll timer is off)
         self._lock = threading.Lock()
@@ -825,7 +826,7 @@ def results_table(
 
 
 def summary(records, metric: str = "test_mape", select: str = "val_mse") -> dict:
-    """The command line's summary (:func:`gru_core.sweep_cli.summarize`): groups, paired comparisons, the
+    """The command line's summary (:func:`gru_core.stats.summarize`): groups, paired comparisons, the
     learning-rate table and the best configuration per optimizer with the baselines."""
     return summarize(records, metric=metric, select=select)
 

@@ -26,8 +26,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from gru_core.live import Snapshot
 from gru_core.optim import OPTIMIZERS
+from gru_core.train.live import Snapshot
 
 from . import figures as F
 from . import runs as R

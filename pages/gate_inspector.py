@@ -1,9 +1,9 @@
 """Page "Gate inspector": what the gates of a trained GRU do, window by window, for two optimizers.
 
 Models come from this session's race (``st.session_state["race"]``, once it has finished or been stopped)
-or from uploaded ``.npz`` files (``gru_core.checkpoint.load_model``; ``python -m gru_core compare
+or from uploaded ``.npz`` files (``gru_core.model.files.load_model``; ``python -m gru_core compare
 --save-model PREFIX`` writes one per optimizer).  The numbers are the engine's: ``GRURegressor.forward``
-for z, r, n, h and ``gru_core.gradflow.hidden_state_grad_norms`` for the gradient reaching each step.
+for z, r, n, h and ``gru_core.classroom.gradflow.hidden_state_grad_norms`` for the gradient reaching each step.
 
 The pure helpers (:func:`model_from_bytes`, :func:`inspect_window`, :func:`inspect_split`) are importable
 without running the page; Streamlit runs the page as ``__main__``.
@@ -20,15 +20,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gru_core.checkpoint import CheckpointError, load_model
+from gru_core.classroom.gradflow import hidden_state_grad_norms
 from gru_core.data import DataError, Prepared, prepare
-from gru_core.gradflow import hidden_state_grad_norms
-from gru_core.gru import GRURegressor
+from gru_core.model.files import CheckpointError, load_model
+from gru_core.model.gru import GRURegressor
 from gru_core.optim import OPTIMIZERS
 from gru_ui import figures as F
-from gru_ui.figures import classroom as FC
 from gru_ui import runs as R
 from gru_ui import state as S
+from gru_ui.figures import classroom as FC
 from gru_ui.widgets import app_frame, chart, display_toggles
 
 MAX_WINDOWS = 256  # windows used for the saturation statistics and the mean gradient norm
@@ -74,7 +74,7 @@ def _int_field(dc: dict, name: str, default: Any, low: int, high: int) -> int:
 
 def model_label(ck, filename: str) -> str:
     """A display name: the optimizer the file says trained it, else its optimizer's class, else the file."""
-    name = (ck.extra or {}).get("optimizer_name")
+    name = ck.info.label
     if isinstance(name, str) and name.strip():
         return name.strip()[:40]
     spec = next((s for s in OPTIMIZERS.values() if type(ck.optimizer) is s.cls), None)
@@ -86,7 +86,7 @@ def model_label(ck, filename: str) -> str:
 def model_from_bytes(data: bytes, filename: str, series: pd.Series, series_key: str | None = None) -> InspectedModel:
     """An uploaded model file and a series -> the model and the windows it reads.
 
-    Raises :class:`gru_core.checkpoint.CheckpointError` for an unreadable file and :class:`InspectorError`
+    Raises :class:`gru_core.model.files.CheckpointError` for an unreadable file and :class:`InspectorError`
     (or :class:`gru_core.data.DataError`) when file and series do not fit together.
     """
     return model_from_checkpoint(load_model(bytes(data)), filename, series, series_key)

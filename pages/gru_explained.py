@@ -1,6 +1,6 @@
 """Page "How a GRU works": the equations of both variants, and one GRU cell to play with.
 
-Every number on this page comes from the engine: the cell's step is ``gru_core.reference.gru_cell`` (the
+Every number on this page comes from the engine: the cell's step is ``gru_core.model.reference.gru_cell`` (the
 textbook GRU the fast one is tested against) on weights assembled from the sliders, with the shape of the
 recurrent weights taken from ``GRURegressor``'s own (PyTorch) initialisation.  The pure helpers
 (:func:`cell_weights`, :func:`cell_step`) are importable without running the page; Streamlit runs the page
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gru_core.gru import GRURegressor
-from gru_core.reference import gru_cell
+from gru_core.model.gru import GRURegressor
+from gru_core.model.reference import gru_cell
 from gru_ui.figures import classroom as FC
 from gru_ui.widgets import app_frame, chart, display_toggles
 

@@ -17,8 +17,8 @@ import streamlit as st
 if str(Path(__file__).resolve().parents[1]) not in sys.path:  # standalone (AppTest, streamlit run pages/…)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gru_ui.figures import sweep as FS  # noqa: E402
 from gru_ui import sweep_session as W  # noqa: E402
+from gru_ui.figures import sweep as FS  # noqa: E402
 from gru_ui.widgets import STORE_KEY, app_frame, chart, display_toggles, store_picker  # noqa: E402
 
 H = "hist.w."  # widget keys

@@ -1,7 +1,7 @@
 """Page "Optimizer lab": the optimizers that train the GRU, let loose on 2-D test functions.
 
-The paths are ``gru_core.landscapes.trajectory`` (the very optimizer classes of ``gru_core.optim``, stepped
-on the parameter dict ``{"xy": …}``), the contours ``gru_core.landscapes.grid``; the page only chooses and
+The paths are ``gru_core.classroom.landscapes.trajectory`` (the very optimizer classes of ``gru_core.optim``, stepped
+on the parameter dict ``{"xy": …}``), the contours ``gru_core.classroom.landscapes.grid``; the page only chooses and
 draws.  Hyperparameter widgets come from the optimizer registry ``gru_core.optim.OPTIMIZERS``.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from gru_core.landscapes import LANDSCAPES, grid, quadratic, trajectory
+from gru_core.classroom.landscapes import LANDSCAPES, grid, quadratic, trajectory
 from gru_core.optim import OPTIMIZERS
 from gru_ui import figures as F
 from gru_ui.figures import classroom as FC

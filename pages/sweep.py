@@ -26,10 +26,10 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:  # standalone (AppT
 from gru_core.optim import OPTIMIZERS  # noqa: E402
 from gru_core.stats import group_stats, paired_by_config, to_frame  # noqa: E402
 from gru_ui import figures as F  # noqa: E402
-from gru_ui.figures import sweep as FS  # noqa: E402
 from gru_ui import runs as R  # noqa: E402
 from gru_ui import state as S  # noqa: E402
 from gru_ui import sweep_session as W  # noqa: E402
+from gru_ui.figures import sweep as FS  # noqa: E402
 from gru_ui.widgets import STORE_KEY, app_frame, chart, display_toggles, store_picker  # noqa: E402
 
 POLL = 1.0  # seconds between progress redraws while a sweep runs
@@ -265,7 +265,7 @@ def data_section() -> None:
         st.caption(R.dataset_description(st.session_state[k + "source"]))
         spec = S.series_datasets()
         if st.session_state[k + "source"] in spec:
-            from gru_core.datasets import DATASETS
+            from gru_core.data.datasets import DATASETS
 
             params = ", ".join(f"{p}={v}" for p, v in DATASETS[st.session_state[k + "source"]].params.items())
             st.text_input(
@@ -427,7 +427,7 @@ def plan(form: W.SweepForm, workers: int):
 
 
 def plan_caption(spec, est: W.Estimate, info: dict | None, form: W.SweepForm) -> None:
-    labels = [c.name for c in spec.optimizers]
+    labels = [c.name for c in spec.contestants]
     seeds = f"{est.n_seeds} seed{'s' if est.n_seeds != 1 else ''}"
     text = (
         f"**{est.n_configs:,} configuration{'s' if est.n_configs != 1 else ''} × {seeds} = {est.n_cells:,} "

@@ -1,6 +1,6 @@
 """Page "Vanishing gradients, shown": a tanh RNN and a GRU race on the adding problem.
 
-All numbers come from ``gru_core.gradflow.adding_problem_race`` (training, test MSE, the baseline and
+All numbers come from ``gru_core.classroom.gradflow.adding_problem_race`` (training, test MSE, the baseline and
 the per-time-step gradient norms).  A run is cached by its parameters (``st.cache_data``): pressing Train
 again with the same settings, in any session, is instant.  The last result of this session stays on
 screen while the settings change.
@@ -12,7 +12,7 @@ import time
 
 import streamlit as st
 
-from gru_core.gradflow import adding_problem_race
+from gru_core.classroom.gradflow import adding_problem_race
 from gru_ui.figures import classroom as FC
 from gru_ui.widgets import app_frame, chart, display_toggles
 

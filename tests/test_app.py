@@ -466,7 +466,7 @@ def test_results_table_and_verdict():
 
 
 def _prepared_noisy_sine(cfg):
-    from gru_core.datasets import load_dataset
+    from gru_core.data.datasets import load_dataset
 
     series = load_dataset("noisy_sine")
     prepared, problems = R.check_config(cfg, series)
@@ -689,7 +689,7 @@ def _finished_race(at: AppTest) -> R.RaceHandle:
 
 
 def test_model_download_round_trips_through_load_model():
-    from gru_core.checkpoint import load_model
+    from gru_core.model.files import load_model
 
     at = make_app(epochs="2", hidden="6", lookback="12")
     handle = _finished_race(at)
@@ -708,15 +708,15 @@ def test_model_download_round_trips_through_load_model():
                     assert np.array_equal(ck.optimizer.state[pname][key], value)
         assert ck.data_config["lookback"] == 12 and ck.data_config["dataset"] == "noisy_sine"
         assert ck.data_config["split"] == [0.8, 0.1, 0.1] and ck.data_config["scaler"] == "minmax"
-        assert ck.extra["optimizer_label"] == name and ck.extra["epochs_trained"] == 2
+        assert ck.info.label == name and ck.info.epochs_trained == 2
         assert ck.scaler == handle.prepared.scaler.to_dict()
 
 
 def _hostile_models() -> dict[str, bytes]:
     import io as _io
 
-    from gru_core.checkpoint import save_model_bytes
-    from gru_core.gru import GRUConfig, GRURegressor
+    from gru_core.model.files import save_model_bytes
+    from gru_core.model.gru import GRUConfig, GRURegressor
 
     good = save_model_bytes(GRURegressor.from_config(GRUConfig(hidden_size=5)), data_config={"lookback": 9})
     data = dict(np.load(_io.BytesIO(good)))
@@ -765,7 +765,7 @@ def test_hostile_model_upload_shows_an_error_and_keeps_the_session():
 
 
 def test_uploaded_model_sets_the_widgets_and_the_next_train_continues_from_it():
-    from gru_core.checkpoint import load_model
+    from gru_core.model.files import load_model
 
     at = make_app(epochs="2", hidden="6", lookback="12")
     handle = _finished_race(at)
@@ -790,7 +790,7 @@ def test_uploaded_model_sets_the_widgets_and_the_next_train_continues_from_it():
 
 
 def test_every_preset_round_trips_through_the_url_and_prepares():
-    from gru_core.datasets import load_dataset
+    from gru_core.data.datasets import load_dataset
 
     assert len(S.PRESETS) >= 5
     for key, preset in S.PRESETS.items():

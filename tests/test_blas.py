@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from gru_core import GRURegressor, _blas
-from gru_core import reference as ref
+from gru_core.model import reference as ref
 
 
 @pytest.fixture

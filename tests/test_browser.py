@@ -184,11 +184,11 @@ def test_pause_freezes_the_curves_and_a_learning_rate_change_is_marked(server, p
     # save Adam's model while paused: the file is a model load_model accepts, at this very step
     with page.expect_download(timeout=60_000) as dl:
         page.get_by_role("button", name="Download Adam model (.npz)").click()
-    from gru_core.checkpoint import load_model
+    from gru_core.model.files import load_model
 
     ck = load_model(Path(dl.value.path()).read_bytes())
-    assert ck.extra["optimizer_label"] == "Adam" and ck.extra["status"] == "paused"
-    assert ck.extra["interventions"][0]["new"] == 0.01 and ck.model.config.hidden_size == 8
+    assert ck.info.label == "Adam" and ck.info.status == "paused"
+    assert ck.info.interventions[0]["new"] == 0.01 and ck.model.config.hidden_size == 8
     page.get_by_role("button", name="▶ Resume").click()
     _wait_points(page, stepped[0] + 1)  # growing again
     assert page.get_by_role("button", name="‖ Pause").is_enabled()

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from gru_core import GRURegressor
-from gru_core.checkpoint import FORMAT_VERSION, CheckpointError, load_model, save_model, save_model_bytes
 from gru_core.cli import main
 from gru_core.data import MinMaxScaler
+from gru_core.model.files import FORMAT_VERSION, CheckpointError, load_model, save_model, save_model_bytes
 from gru_core.optim import Adam, RMSprop
 
 

@@ -12,8 +12,9 @@ import pytest
 from conftest import ROOT
 
 from gru_core import GRUConfig
-from gru_core.checkpoint import load_model
-from gru_core.cli import main, to_jsonable
+from gru_core.cli import main
+from gru_core.jsonio import to_jsonable
+from gru_core.model.files import load_model
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for gru_core.datasets: every registry entry, determinism, real series, the adding problem."""
+"""Tests for gru_core.data.datasets: every registry entry, determinism, real series, the adding problem."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gru_core.datasets import (
+from gru_core.data.datasets import (
     DATASETS,
     DatasetSpec,
     adding_problem,

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 from _presentation import check_every_builder
 
-from gru_core.landscapes import LANDSCAPES, grid, trajectory
+from gru_core.classroom.landscapes import LANDSCAPES, grid, trajectory
 from gru_ui import figures as F
 from gru_ui.figures import classroom as FC
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from _presentation import check_every_builder
 
-from gru_ui.figures import sweep as FS
 from gru_ui.figures import BASELINE_STYLES, EXTRA_COLORS, OPTIMIZER_COLORS, color_for
+from gru_ui.figures import sweep as FS
 
 ADAM, RMS = OPTIMIZER_COLORS["adam"], OPTIMIZER_COLORS["rmsprop"]
 

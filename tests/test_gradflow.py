@@ -6,10 +6,15 @@ import numpy as np
 import pytest
 
 from gru_core import GRURegressor
-from gru_core import reference as ref
-from gru_core.datasets import adding_problem
-from gru_core.gradflow import adding_problem_race, gru_hidden_grads, hidden_state_grad_norms, hidden_state_grads
-from gru_core.rnn import RNNRegressor
+from gru_core.classroom.gradflow import (
+    adding_problem_race,
+    gru_hidden_grads,
+    hidden_state_grad_norms,
+    hidden_state_grads,
+)
+from gru_core.data.datasets import adding_problem
+from gru_core.model import reference as ref
+from gru_core.model.rnn import RNNRegressor
 
 
 def batch(B=3, T=5, D=2, O=2, seed=0):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gru_core import GRURegressor, ParamDict, clip_grad_norm, grad_norm
-from gru_core import reference as ref
+from gru_core.model import reference as ref
 
 CASES = [
     # (variant, num_layers, T)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gru_core.landscapes import (
+from gru_core.classroom.landscapes import (
     DIVERGENCE_RADIUS,
     LANDSCAPES,
     LOG_OFFSET,

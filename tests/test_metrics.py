@@ -1,4 +1,4 @@
-"""Tests for gru_core.metrics: hand-computed metrics and the two baselines."""
+"""Tests for gru_core.data.metrics: hand-computed metrics and the two baselines."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gru_core.data import make_windows, prepare
-from gru_core.metrics import (
+from gru_core.data.metrics import (
     baseline_metrics,
     fit_linear_ar,
     linear_ar_forecast,

@@ -16,6 +16,7 @@ import re
 import numpy as np
 import pytest
 
+from gru_core.model.params import ParamDict
 from gru_core.optim import (
     OPTIMIZERS,
     SGD,
@@ -28,7 +29,6 @@ from gru_core.optim import (
     RMSprop,
     make_optimizer,
 )
-from gru_core.params import ParamDict
 
 SHAPES = {"gru.weight_ih_l0": (6, 3), "gru.bias_ih_l0": (6,), "head.weight": (1, 2)}
 N_STEPS = 220

@@ -21,15 +21,15 @@ import pytest
 from _presentation import check_page_presentation
 from streamlit.testing.v1 import AppTest
 
-from gru_core.checkpoint import CheckpointError, save_model_bytes
-from gru_core.gradflow import adding_problem_race, hidden_state_grad_norms
-from gru_core.gru import GRURegressor
-from gru_core.landscapes import LANDSCAPES
+from gru_core.classroom.gradflow import adding_problem_race, hidden_state_grad_norms
+from gru_core.classroom.landscapes import LANDSCAPES
+from gru_core.model.files import CheckpointError, ModelInfo, save_model_bytes
+from gru_core.model.gru import GRURegressor
 from gru_core.optim import Adam, RMSprop, make_optimizer
 from gru_ui import figures as F
-from gru_ui.figures import classroom as FC
 from gru_ui import runs as R
 from gru_ui import state as S
+from gru_ui.figures import classroom as FC
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "pages"
@@ -294,7 +294,7 @@ def test_vanishing_engine_error_is_shown_not_raised(monkeypatch):
     def refuse(**kwargs):
         raise ValueError("T must be at least 2")
 
-    monkeypatch.setattr("gru_core.gradflow.adding_problem_race", refuse)
+    monkeypatch.setattr("gru_core.classroom.gradflow.adding_problem_race", refuse)
     at = page_app("vanishing").run()
     at.number_input(key="van.seed").set_value(97).run()  # parameters no other test caches
     at.button(key="van.train").click().run()
@@ -309,7 +309,7 @@ def test_vanishing_engine_error_is_shown_not_raised(monkeypatch):
 
 
 def by_hand(landscape, opt, start, steps):
-    """Step an optimizer on a landscape without gru_core.landscapes.trajectory."""
+    """Step an optimizer on a landscape without gru_core.classroom.landscapes.trajectory."""
     xy = np.array(start, dtype=float)
     pts = [xy.copy()]
     for _ in range(steps):
@@ -439,7 +439,7 @@ def finished_race():
 def model_bytes(handle, name: str) -> bytes:
     run = handle.race.runs[name]
     return save_model_bytes(run.model, optimizer=run.opt, data_config=DATA_CONFIG, scaler=handle.prepared.scaler,
-                            extra={"optimizer_name": name})  # fmt: skip
+                            info=ModelInfo(label=name))  # fmt: skip
 
 
 def test_inspector_without_models_says_what_to_do():

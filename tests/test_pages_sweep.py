@@ -115,7 +115,7 @@ def test_bad_values_and_huge_grids_are_refused_with_a_message(store_env):
     at = AppTest.from_file(SWEEP, default_timeout=TIMEOUT).run()
     at.text_input(key="sw.w.grid.lr").input("0.01, fast").run()
     no_exception(at)
-    assert "lr must be a number" in texts(at.error)
+    assert "lr must be a positive number" in texts(at.error)
     assert at.button(key="sw.btn.run").disabled
     at.text_input(key="sw.w.grid.lr").input("0.01").run()
     at.text_input(key="sw.w.grid.hidden_size").input("1000").run()
@@ -298,7 +298,7 @@ def test_history_delete_asks_first_then_removes(store_env):
 def test_build_spec_matches_the_command_line_spec_for_the_study():
     spec, cells, problems = W.build_spec(W.study_form())
     assert (
-        not problems and len(cells) == 54 and [c.name for c in spec.optimizers] == ["Adam (keras)", "RMSprop (keras)"]
+        not problems and len(cells) == 54 and [c.name for c in spec.contestants] == ["Adam (keras)", "RMSprop (keras)"]
     )
     assert spec.data.split == (0.81, 0.09, 0.1) and spec.data.split_by == "series" and spec.data.fit_scaler_on == "all"
     assert spec.model.init == "keras" and spec.model.dropout == 0.3

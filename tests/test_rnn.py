@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gru_core.model.rnn import RNNRegressor
 from gru_core.optim import make_optimizer
-from gru_core.rnn import RNNRegressor
 
 CASES = [(1, 1), (1, 30), (2, 1), (2, 30)]  # (num_layers, T)
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from gru_core.config import DataConfig
 from gru_core.store import RunStore, StoreError, default_store_path
-from gru_core.sweep import DataSpec, SweepSpec
+from gru_core.sweep import SweepSpec
 
 
 def need(module: str, pip: str):
@@ -83,7 +84,7 @@ def test_the_store_file_is_wal_with_every_table(store):
 
 
 def test_sweeps_round_trip_and_finish(store):
-    spec = SweepSpec(data=DataSpec("noisy_sine", lookback=8), grid={"lr": [0.1, 0.01]}, seeds=2, name="demo")
+    spec = SweepSpec(data=DataConfig("noisy_sine", lookback=8), grid={"lr": [0.1, 0.01]}, seeds=2, name="demo")
     sid = store.add_sweep(spec, n_cells=4)
     got = store.get_sweep(sid)
     assert got["spec"] == spec.to_dict() and got["spec_key"] == spec.key and got["name"] == "demo"

@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from gru_core.cli import to_jsonable
+from gru_core.config import DataConfig
+from gru_core.jsonio import to_jsonable
 from gru_core.store import RunStore
 from gru_core.sweep import (
     Cell,
-    DataSpec,
     RandomSearch,
     SweepCancelled,
     SweepSpec,
@@ -51,10 +51,10 @@ def need(module: str, pip: str):
 
 def tiny_spec(**kw) -> SweepSpec:
     base = dict(
-        data=DataSpec("noisy_sine", params={"length": 160, "seed": 3}, lookback=6, split=(0.7, 0.15, 0.15)),
+        data=DataConfig("noisy_sine", params={"length": 160, "seed": 3}, lookback=6, split=(0.7, 0.15, 0.15)),
         model={"hidden_size": 4, "dropout": 0.1},
         train={"epochs": 2, "batch_size": 16},
-        optimizers=[Contestant("adam", "keras"), Contestant("rmsprop")],
+        contestants=[Contestant("adam", "keras"), Contestant("rmsprop")],
         grid={"lr": [0.02, 0.005], "batch_size": [16, 32]},
         seeds=[0, 1],
     )
@@ -127,8 +127,8 @@ def test_cells_count_order_and_content(spec):
     c = cs[2]
     assert c.train["batch_size"] == 32 and c.train["seed"] == 0 and c.model["seed"] == 0
     assert c.model["hidden_size"] == 4 and c.model["output_size"] == 1
-    assert [o["hyper"]["lr"] for o in c.optimizers] == [0.02, 0.02]
-    assert [o["label"] for o in c.optimizers] == ["Adam (keras)", "RMSprop"]
+    assert [o["hyper"]["lr"] for o in c.contestants] == [0.02, 0.02]
+    assert [o["label"] for o in c.contestants] == ["Adam (keras)", "RMSprop"]
     assert len({c.key for c in cs}) == 8
     assert len({c.config_key for c in cs}) == 4
     assert cs[0].config_key == cs[1].config_key and cs[0].key != cs[1].key
@@ -139,7 +139,7 @@ def test_cell_keys_are_stable_hashes_of_the_canonical_json(spec):
     assert [c.key for c in cs] == [c.key for c in cells(spec)]
     assert [c.key for c in cells(SweepSpec.from_json(spec.to_json()))] == [c.key for c in cs]
     for c in cs[:2]:
-        ident = {"data": c.data, "model": c.model, "train": c.train, "optimizers": c.optimizers}
+        ident = {"data": c.data, "model": c.model, "train": c.train, "optimizers": c.contestants}
         text = json.dumps(ident, sort_keys=True, separators=(",", ":"))
         assert c.key == hashlib.sha256(text.encode()).hexdigest()[:20]
     # the grid's order changes the cells' order, not their keys; equal values of other types are the same cell
@@ -166,14 +166,14 @@ def test_spec_validation_names_the_problem():
         tiny_spec(grid={"seed": [1, 2]})
     with pytest.raises(ValueError, match="repeated"):
         tiny_spec(grid={"batch_size": [16, "16"]})
-    with pytest.raises(ValueError, match="batch_size must be an integer"):
+    with pytest.raises(ValueError, match="batch_size must be a whole number"):
         tiny_spec(grid={"batch_size": [16.5]})
     with pytest.raises(ValueError, match="distinct labels"):
-        tiny_spec(optimizers=["adam", "adam"])
+        tiny_spec(contestants=["adam", "adam"])
     with pytest.raises(ValueError, match="hidden_size"):
         cells(tiny_spec(grid={"hidden_size": [4, 0]}))
     with pytest.raises(ValueError, match="unknown optimizer"):
-        tiny_spec(optimizers=["adamax"])
+        tiny_spec(contestants=["adamax"])
     assert tiny_spec(seeds=3).seeds == [0, 1, 2]
 
 
@@ -203,8 +203,8 @@ def test_random_search_is_seeded_log_uniform_and_crossed_with_the_grid():
 def test_a_lockstep_cell_gives_each_optimizer_the_numbers_of_a_race_of_its_own(spec):
     cell = cells(spec)[1]
     both = run_cell(cell)["records"]
-    for k, opt in enumerate(spec.optimizers):
-        alone = cells(tiny_spec(optimizers=[opt]))[1]
+    for k, opt in enumerate(spec.contestants):
+        alone = cells(tiny_spec(contestants=[opt]))[1]
         (solo,) = run_cell(alone)["records"]
         a, b = comparable(both[k]), comparable(solo)
         for key in ("cell_key", "config_key", "config"):
@@ -383,7 +383,7 @@ def test_bad_data_options_fail_before_anything_runs(tmp_path):
 
 
 def sweep_main(argv):
-    from gru_core.sweep_cli import add_sweep_parser
+    from gru_core.cli.sweep import add_sweep_parser
 
     ap = argparse.ArgumentParser(prog="python -m gru_core")
     add_sweep_parser(ap.add_subparsers(dest="command", required=True))
@@ -424,8 +424,8 @@ def test_sweep_command_reports_bad_options(capsys):
     assert "cannot sweep over 'colour'" in capsys.readouterr().err
     assert sweep_main(["sweep", "--data", "no_such_thing.csv", "--no-store", "--workers", "0"]) == 2
     assert "neither a dataset name nor an existing file" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        sweep_main(["sweep", "--data", "noisy_sine", "--seeds", "zero"])
+    assert sweep_main(["sweep", "--data", "noisy_sine", "--seeds", "zero", "--no-store"]) == 2
+    assert "seeds: a count (3), a range (1-5) or a list" in capsys.readouterr().err
 
 
 def test_sweep_command_runs_a_spec_file_and_a_random_search(tmp_path, capsys):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from gru_core.data import prepare
-from gru_core.datasets import load_dataset
-from gru_core.gru import GRUConfig, GRURegressor
-from gru_core.live import LiveRace
+from gru_core.data.datasets import load_dataset
+from gru_core.model.gru import GRUConfig, GRURegressor
 from gru_core.train import Contestant, Race, TrainConfig, recursive_forecast
+from gru_core.train.live import LiveRace
 
 
 @pytest.fixture(scope="module")

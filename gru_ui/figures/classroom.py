@@ -828,8 +828,8 @@ def landscape_animation(
 ) -> go.Figure:
     """Contours of f with every optimizer's path, animated with Plotly frames (▶ / ❚❚ buttons, a slider).
 
-    ``xs`` (n,), ``ys`` (m,), ``Z`` (m, n) as returned by ``gru_core.landscapes.grid`` (log values when
-    ``log_scale``); ``paths``: label -> a ``gru_core.landscapes.trajectory`` result (``points``,
+    ``xs`` (n,), ``ys`` (m,), ``Z`` (m, n) as returned by ``gru_core.classroom.landscapes.grid`` (log values when
+    ``log_scale``); ``paths``: label -> a ``gru_core.classroom.landscapes.trajectory`` result (``points``,
     ``diverged_at``).  Per optimizer: the exact full path (``"<label> · full path"``, faint), the animated
     path (``"<label>"``: the points at the frame steps so far, *newest first*, so the big marker of point 0
     is always the current position and a frame only replaces x and y), and for a diverged run a ✖ at its

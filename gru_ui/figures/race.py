@@ -35,8 +35,8 @@ from gru_ui.figures.style import (  # noqa: F401
 )  # fmt: skip
 
 __all__ = [
-    "MAX_MARK_LABELS", "forecast_plot", "gate_coloraxes", "gate_heatmaps", "loss_curves", "series_preview", "step_to_epoch",
-    "update_gate_heatmaps",
+    "MAX_MARK_LABELS", "forecast_plot", "gate_coloraxes", "gate_heatmaps", "loss_curves", "series_preview",
+    "step_to_epoch", "update_gate_heatmaps",
 ]  # fmt: skip
 
 

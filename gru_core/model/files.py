@@ -13,9 +13,22 @@ refused at once.
 Layout (keys of the archive)::
 
     format_version            int64 scalar
-    meta                      JSON: {"model_config", "data_config", "scaler", "optimizer", "extra"}
+    meta                      JSON: {"model_config", "run", "info", "data_config", "scaler", "optimizer"}
     param/<name>              every model parameter, e.g. param/gru.weight_ih_l0
     opt/<param name>/<key>    the optimizer's per-parameter arrays, e.g. opt/head.bias/exp_avg
+
+The metadata, the same whoever wrote the file (the race page, ``compare --save-model``):
+
+    model_config   the GRU's configuration (:class:`~gru_core.config.GRUConfig`)
+    run            the :class:`~gru_core.config.RunConfig` the model was trained in (``RunConfig.to_dict()``)
+    info           :class:`ModelInfo`: which contestant (label, optimizer, flavour, seed), how far it trained,
+                   its test metrics, the series it saw, learning-rate changes, the link that reproduces it
+    data_config    the run's data configuration (lookback, horizon, split, scaler, …) for forecasting
+    scaler         the fitted scaler (``Scaler.to_dict()``)
+    optimizer      the optimizer's name, flavour, steps, hyperparameters and scalar state
+
+Files written before ``run``/``info`` existed (an ``extra`` dict with ``optimizer_label`` or
+``optimizer_name``) are read into the same :class:`Checkpoint` fields by :func:`_legacy_info`.
 """
 
 from __future__ import annotations
@@ -24,14 +37,15 @@ import io
 import json
 import math
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .gru import GRUConfig, GRURegressor, _sizes, param_shapes
-from .optim import OPTIMIZERS
+from gru_core.config import DataConfig, GRUConfig, RunConfig
+from gru_core.model.gru import GRURegressor, _sizes, param_shapes
+from gru_core.optim import OPTIMIZERS
 
 FORMAT_VERSION = 1
 MAX_BYTES = 200 * 1024 * 1024  # a model of the sizes the page allows is a few MB
@@ -43,12 +57,32 @@ class CheckpointError(ValueError):
 
 
 @dataclass
+class ModelInfo:
+    """Where a saved model comes from: the keys every writer of a model file fills in."""
+
+    label: str = ""  # the contestant's label in its race, e.g. "Adam", "RMSprop (keras)", "Adam #2"
+    optimizer: str = ""  # registry key of its optimizer
+    flavor: str = "pytorch"
+    seed: int | None = None  # the seed of its weights and batches
+    status: str = ""  # finished, stopped, paused, early-stopped, …
+    epochs_trained: int | None = None
+    step: int | None = None  # optimizer steps taken
+    metrics: dict = field(default_factory=dict)  # {"test": {"mse", "rmse", "mae", "mape", "r2"}} in the series' units
+    series: dict = field(default_factory=dict)  # the series it saw: name, units, length, source
+    interventions: list = field(default_factory=list)  # its learning-rate changes {"step", "new", …}
+    query: dict = field(default_factory=dict)  # the race page's link parameters that reproduce the run
+    continued_from: str | None = None  # the model file this training continued, if any
+    app: str = "GRU Optimizer Lab"
+
+
+@dataclass
 class Checkpoint:
     model: GRURegressor
     optimizer: Any | None  # an optimizer with its state restored, or None if none was saved
     data_config: dict
     scaler: dict | None  # the scaler's to_dict(); see gru_core.data.scaler_from_dict
-    extra: dict
+    info: ModelInfo = field(default_factory=ModelInfo)
+    run: RunConfig | None = None  # the run's configuration (None: the file does not say)
 
 
 def _json_default(o):
@@ -59,9 +93,10 @@ def _json_default(o):
     raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
 
 
-def save_model(target, model: GRURegressor, optimizer=None, data_config: dict | None = None, scaler=None,
-               extra: dict | None = None) -> None:  # fmt: skip
-    """Write ``model`` (and optionally its optimizer, data config, fitted scaler) to a path or a binary file."""
+def save_model(target, model: GRURegressor, optimizer=None, run: RunConfig | None = None, scaler=None,
+               info: ModelInfo | None = None, data_config: dict | None = None) -> None:  # fmt: skip
+    """Write ``model`` (and optionally its optimizer, the run it was trained in, its fitted scaler and
+    :class:`ModelInfo`) to a path or a binary file.  ``data_config`` defaults to the run's."""
     arrays: dict[str, np.ndarray] = {"format_version": np.asarray(FORMAT_VERSION, dtype=np.int64)}
     opt_meta = None
     if optimizer is not None:
@@ -81,12 +116,15 @@ def save_model(target, model: GRURegressor, optimizer=None, data_config: dict | 
             "shapes": {k: list(v) for k, v in sd["shapes"].items()},
             "scalars": scalars,
         }
+    if data_config is None:
+        data_config = run.to_dict()["data"] if run is not None else {}
     meta = {
         "model_config": asdict(model.config),
-        "data_config": data_config or {},
+        "run": None if run is None else run.to_dict(),
+        "info": asdict(info or ModelInfo()),
+        "data_config": data_config,
         "scaler": scaler.to_dict() if hasattr(scaler, "to_dict") else scaler,
         "optimizer": opt_meta,
-        "extra": extra or {},
     }
     arrays["meta"] = np.asarray(json.dumps(meta, default=_json_default))
     for name, p in model.params.items():
@@ -225,7 +263,48 @@ def load_model(source) -> Checkpoint:
         if extra_params:
             raise CheckpointError(f"unexpected parameter(s) for this configuration: {extra_params}")
         optimizer = _load_optimizer(data, meta.get("optimizer"), shapes, model.dtype)
-    return Checkpoint(model, optimizer, meta.get("data_config") or {}, meta.get("scaler"), meta.get("extra") or {})
+    data_config = meta.get("data_config") or {}
+    return Checkpoint(model, optimizer, data_config, meta.get("scaler"), _info(meta), _run(meta, config, data_config))
+
+
+def _info(meta: dict) -> ModelInfo:
+    """The file's :class:`ModelInfo` (unknown keys ignored, so newer files still open)."""
+    raw = meta.get("info")
+    if not isinstance(raw, dict):
+        return _legacy_info(meta)
+    known = {f.name for f in fields(ModelInfo)}
+    try:
+        return ModelInfo(**{k: v for k, v in raw.items() if k in known})
+    except TypeError as exc:
+        raise CheckpointError(f"the 'info' entry is invalid: {exc}") from None
+
+
+def _legacy_info(meta: dict) -> ModelInfo:
+    """Files of before the one run configuration kept their story in ``extra`` under varying names."""
+    extra = meta.get("extra") if isinstance(meta.get("extra"), dict) else {}
+    opt = meta.get("optimizer") if isinstance(meta.get("optimizer"), dict) else {}
+    label = extra.get("optimizer_label") or extra.get("optimizer_name") or ""
+    test = extra.get("test")
+    return ModelInfo(label=str(label), optimizer=str(extra.get("optimizer") or opt.get("optimizer") or ""),
+                     flavor=str(extra.get("flavor") or opt.get("flavor") or "pytorch"),
+                     status=str(extra.get("status") or ""), epochs_trained=extra.get("epochs_trained"),
+                     step=extra.get("step"), metrics={"test": test} if isinstance(test, dict) else {},
+                     interventions=list(extra.get("interventions") or []), query=dict(extra.get("query") or {}),
+                     continued_from=extra.get("continued_from"))  # fmt: skip
+
+
+def _run(meta: dict, model: GRUConfig, data_config: dict) -> RunConfig | None:
+    """The run configuration a file records, or the one its legacy data configuration implies."""
+    try:
+        if isinstance(meta.get("run"), dict):
+            return RunConfig.from_dict(meta["run"])
+        known = {f.name for f in fields(DataConfig)}
+        data = {k: v for k, v in data_config.items() if k in known}
+        data.setdefault("source", data_config.get("dataset") or "unknown")
+        m = asdict(model)
+        return RunConfig(data=DataConfig(**data), model=m, seeds=[int(m["seed"])])
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"the file's run configuration is invalid: {exc}") from None
 
 
 def _claimed_shapes(data, input_size: int, hidden_size: int, output_size: int, num_layers: int) -> dict:

@@ -1,6 +1,6 @@
 """The training engine: several optimizers race in lockstep from identical weights on identical batches.
 
-A :class:`Race` builds one GRU from a :class:`~gru_core.gru.GRUConfig`, copies its weights into one model
+A :class:`Race` builds one GRU from a :class:`~gru_core.model.gru.GRUConfig`, copies its weights into one model
 per contestant, and then, epoch by epoch and mini-batch by mini-batch, gives every contestant the same
 batch (same order, same dropout masks).  Whatever differs between the contestants' curves is therefore
 the optimizer's doing.  Same seed ⇒ same numbers, bit for bit.
@@ -25,70 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from .gru import GRUConfig, GRURegressor, clip_grad_norm, grad_norm
-from .metrics import baseline_metrics, regression_metrics
-from .optim import OPTIMIZERS, make_optimizer
+from gru_core.config import SCHEDULES, Contestant, GRUConfig, TrainConfig
+from gru_core.data.metrics import baseline_metrics, regression_metrics
+from gru_core.model.gru import GRURegressor, clip_grad_norm, grad_norm
+from gru_core.optim import make_optimizer
 
-SCHEDULES = ("constant", "step", "cosine")
-
-
-@dataclass
-class TrainConfig:
-    """How to train (shared by every contestant)."""
-
-    epochs: int = 100  # passes over the training windows
-    batch_size: int = 32  # windows per mini-batch
-    patience: int | None = None  # early stopping after this many epochs without a better val loss; None: off
-    restore_best: bool = True  # at the end, go back to the best-validation weights (Keras's default: False)
-    clip_norm: float | None = None  # global gradient-norm clipping; None: off
-    shuffle: bool = True  # reshuffle the windows every epoch (same order for every contestant)
-    seed: int = 0  # batch order; the model's own seed sets the weights and dropout masks
-    schedule: str = "constant"  # learning-rate schedule: constant | step | cosine
-    step_every: int = 30  # "step" schedule: multiply the lr by step_gamma every this many epochs
-    step_gamma: float = 0.5
-    log_every: int = 0  # also emit a "step" event every this many mini-batches; 0: epoch events only
-    divergence_factor: float = 1e4  # loss above this × the first loss counts as diverged
-    gate_window: int = 0  # which validation window the gate snapshots show
-
-    def validate(self) -> None:
-        def pos_int(name):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-
-        pos_int("epochs")
-        pos_int("batch_size")
-        pos_int("step_every")
-        if self.patience is not None:
-            pos_int("patience")
-        if self.clip_norm is not None and not (isinstance(self.clip_norm, (int, float)) and self.clip_norm > 0):
-            raise ValueError(f"clip_norm must be positive or None, got {self.clip_norm!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
-        if not 0 < self.step_gamma <= 1:
-            raise ValueError(f"step_gamma must be in (0, 1], got {self.step_gamma!r}")
-        if self.log_every < 0:
-            raise ValueError(f"log_every must be >= 0, got {self.log_every!r}")
-        if not self.divergence_factor > 1:
-            raise ValueError(f"divergence_factor must be > 1, got {self.divergence_factor!r}")
-
-
-@dataclass
-class Contestant:
-    """One optimizer in the race: a registry name, a flavour and hyperparameters."""
-
-    optimizer: str  # registry key: sgd, adagrad, rmsprop, adam, adamw
-    flavor: str = "pytorch"  # "pytorch" or "keras" (Adam and RMSprop)
-    hyper: dict = field(default_factory=dict)  # e.g. {"lr": 0.01}
-    label: str | None = None  # shown on the page; default "Adam", "RMSprop (keras)", …
-
-    @property
-    def name(self) -> str:
-        if self.label:
-            return self.label
-        spec = OPTIMIZERS.get(self.optimizer.lower())
-        base = spec.name if spec else self.optimizer
-        return base if self.flavor == "pytorch" else f"{base} ({self.flavor})"
+__all__ = ["SCHEDULES", "Contestant", "EpochRecord", "Event", "Race", "RunState", "TrainConfig", "recursive_forecast"]
 
 
 @dataclass

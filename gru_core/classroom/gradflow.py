@@ -13,8 +13,8 @@ only through the chain h_t → h_{t+1} → … → h_T.  Each link multiplies �
 :func:`adding_problem_race` trains a GRU and a tanh RNN side by side on the adding problem, the classic
 long-memory task, and reports both the losses and these norms (for one log-scale chart).
 
-The GRU's ∂L/∂h_t are computed here from the textbook forward pass of :mod:`gru_core.reference` and a
-backward recursion that mirrors :func:`gru_core.reference.loss_and_grads` (only the ∂L/∂h part of it, since
+The GRU's ∂L/∂h_t are computed here from the textbook forward pass of :mod:`gru_core.model.reference` and a
+backward recursion that mirrors :func:`gru_core.model.reference.loss_and_grads` (only the ∂L/∂h part of it, since
 no weight gradients are needed).  The fast GRU keeps the same numbers in private buffers, but those are an
 implementation detail; this version is slower (about a millisecond per time step at B = 64, H = 32) and
 written to be read.
@@ -26,11 +26,11 @@ import time
 
 import numpy as np
 
-from . import reference as ref
-from .datasets import adding_problem
-from .gru import GRURegressor, check_inputs, clip_grad_norm
-from .optim import make_optimizer
-from .rnn import RNNRegressor
+from gru_core.data.datasets import adding_problem
+from gru_core.model import reference as ref
+from gru_core.model.gru import GRURegressor, check_inputs, clip_grad_norm
+from gru_core.model.rnn import RNNRegressor
+from gru_core.optim import make_optimizer
 
 __all__ = ["adding_problem_race", "gru_hidden_grads", "hidden_state_grad_norms", "hidden_state_grads"]
 
@@ -135,7 +135,7 @@ def adding_problem_race(
 ) -> dict:
     """Train a GRU and a tanh RNN (same hidden size, same Adam, same batches) on the adding problem.
 
-    Data: :func:`gru_core.datasets.adding_problem` with ``n_train + n_test`` sequences of length ``T``
+    Data: :func:`gru_core.data.datasets.adding_problem` with ``n_train + n_test`` sequences of length ``T``
     (seeded by ``seed``), the last ``n_test`` held out.  Both models start from ``seed``, take ``steps``
     Adam steps (PyTorch defaults, learning rate ``lr``, gradients clipped to global norm ``clip_norm``
     unless None) on the same mini-batches of ``batch_size`` (drawn by epochs of shuffled indices).

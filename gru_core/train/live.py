@@ -16,7 +16,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field
 
-from .train import Event, Race
+from gru_core.train import Event, Race
 
 
 @dataclass

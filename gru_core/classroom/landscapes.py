@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .optim import make_optimizer
+from gru_core.optim import make_optimizer
 
 __all__ = ["DIVERGENCE_RADIUS", "LANDSCAPES", "LOG_OFFSET", "Landscape", "get_landscape", "grid", "log_values",
            "quadratic", "trajectory"]  # fmt: skip

@@ -1,6 +1,6 @@
 """The fast GRU: forward pass and hand-written backpropagation through time in NumPy.
 
-This is the engine the trainer uses.  It computes exactly what :mod:`gru_core.reference` computes
+This is the engine the trainer uses.  It computes exactly what :mod:`gru_core.model.reference` computes
 (the tests prove it, and prove both equal to PyTorch's ``nn.GRU``), but arranges the work so that
 NumPy spends its time in BLAS and vectorised ufuncs instead of in the Python interpreter.
 Read ``reference.py`` first: it is the same maths written the way a student writes it.
@@ -35,7 +35,7 @@ The tricks, block by block (each one is named again where it is played):
    outer product per step.
 7. *Preallocated buffers* per ``(B, T)`` written with ``out=``, and per-step views built once, so the
    hot loop allocates nothing and does no slicing.
-8. *Flat parameters.*  ``params`` is a :class:`~gru_core.params.ParamDict`: the named arrays are views
+8. *Flat parameters.*  ``params`` is a :class:`~gru_core.model.params.ParamDict`: the named arrays are views
    into one vector, so an optimizer updates every weight with a few vectorised operations.
 9. *A second BLAS thread for big per-step products, only when a core is idle.*  BLAS runs one thread
    (see :mod:`gru_core._blas`); from ~1.5 MFLOP a step (H = 64 with B = 64, H = 128) a second thread
@@ -48,16 +48,12 @@ The tricks, block by block (each one is named again where it is played):
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
 
-from ._blas import STEP_PRODUCT_FLOPS, big_products
-from .params import ParamDict
-
-VARIANTS = ("pytorch", "classic")
-INITS = ("pytorch", "keras")
-
+from gru_core._blas import STEP_PRODUCT_FLOPS, big_products
+from gru_core.config import INITS, VARIANTS, GRUConfig
+from gru_core.model.params import ParamDict
 
 # --------------------------------------------------------------------------------------------------
 # argument checking shared by both implementations
@@ -283,27 +279,12 @@ class _Workspace:
 
 
 
-@dataclass(frozen=True)
-class GRUConfig:
-    """The model's configuration (what a saved model or a shared URL must carry)."""
-
-    input_size: int = 1  # features per time step (1 for a univariate series)
-    hidden_size: int = 32  # H: units per GRU layer
-    output_size: int = 1  # O: values predicted (the forecast horizon)
-    num_layers: int = 1  # stacked GRU layers
-    variant: str = "pytorch"  # "pytorch" (reset_after) or "classic" (Cho 2014)
-    init: str = "pytorch"  # "pytorch" uniform ±1/√H or "keras" glorot/orthogonal/zeros
-    dropout: float = 0.0  # inverted dropout on the last hidden state, training only
-    dtype: str = "float64"  # "float64" or "float32"
-    seed: int = 0  # initial weights and dropout masks
-
-
 class GRURegressor:
     """A stacked GRU whose last hidden state feeds a dense head: sequence → value(s).
 
     ``params`` holds every weight under PyTorch's names (see :func:`param_shapes`); arrays are views into
     ``params.flat``.  Writing into them in place changes the model.  See the module docstring for the
-    equations and tricks, and :mod:`gru_core.reference` for the textbook version.
+    equations and tricks, and :mod:`gru_core.model.reference` for the textbook version.
     """
 
     _MAX_WORKSPACES = 4

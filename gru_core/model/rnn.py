@@ -3,7 +3,7 @@
 Same interface as :class:`gru_core.GRURegressor` (``params``, ``forward``, ``predict``, ``loss_and_grads``),
 same parameter names as PyTorch's ``nn.RNN(nonlinearity="tanh", batch_first=True)`` under ``rnn.`` plus an
 ``nn.Linear`` under ``head.``, and backpropagation through time written out the way
-:mod:`gru_core.reference` writes it: batch-major arrays, a Python loop over time, a comment per line.
+:mod:`gru_core.model.reference` writes it: batch-major arrays, a Python loop over time, a comment per line.
 
 Shapes: B = batch, T = time steps, D = input features, H = hidden units, O = outputs.  For layer k::
 
@@ -15,7 +15,7 @@ Vanishing gradients, in one line: going back one step multiplies ∂L/∂h_t by
 ``∂h_t/∂h_{t-1} = diag(1 − h_t²) W_hh``.  Unless that matrix has norm ≈ 1 (it rarely does: tanh' ≤ 1 and
 the initial ``W_hh`` is small) the product of T such factors shrinks geometrically, so the first inputs
 of a long sequence barely receive any gradient.  :meth:`RNNRegressor.hidden_grads` returns every
-``∂L/∂h_t`` so that the decay can be plotted (see :mod:`gru_core.gradflow`).
+``∂L/∂h_t`` so that the decay can be plotted (see :mod:`gru_core.classroom.gradflow`).
 
 Speed is secondary here, but the obvious waste is avoided: the input projections of all time steps are
 one matmul, the loop is vectorised over the batch, and the weight gradients are one contraction over all
@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gru import _choice, _float_dtype, _integer, _sizes, check_inputs
-from .params import ParamDict
+from gru_core.model.gru import _choice, _float_dtype, _integer, _sizes, check_inputs
+from gru_core.model.params import ParamDict
 
 INITS = ("pytorch", "keras")
 
