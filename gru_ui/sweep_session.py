@@ -38,7 +38,7 @@ from gru_core.data import DataError
 from gru_core.model.gru import GRUConfig, GRURegressor
 from gru_core.optim import OPTIMIZERS
 from gru_core.stats import group_stats, summarize, to_frame
-from gru_core.store import RunStore, StoreError, default_store_path
+from gru_core.store import RunStore, StoreError, default_store_path  # noqa: F401
 from gru_core.sweep import (
     GRID_FIELDS,
     SweepCancelled,
@@ -53,6 +53,7 @@ from gru_core.sweep import (
 from gru_core.train import Contestant, TrainConfig
 
 from . import state as S
+from .shell import STORE_ANY_PATH_ENV, default_path, open_store, resolve_store_choice, store_folder  # noqa: F401
 
 __all__ = [
     "LIMITS",
@@ -1042,62 +1043,6 @@ def default_date_range(df: pd.DataFrame) -> tuple[date, date]:
     if not days:
         return today - timedelta(days=30), today
     return min(days), max(max(days), today)
-
-
-def default_path() -> str:
-    """The store the pages open first: ``$GRU_LAB_STORE`` or ``~/.gru_lab/runs.sqlite``."""
-    return str(default_store_path())
-
-
-STORE_ANY_PATH_ENV = "GRU_LAB_STORE_ANY_PATH"  # "1": the pages may open a store anywhere (single-user machine)
-STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
-_STORE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
-
-
-def store_folder() -> Path:
-    """The folder whose store files the pages may open: the default store's (``$GRU_LAB_STORE``'s)."""
-    return default_store_path().expanduser().resolve().parent
-
-
-def resolve_store_choice(text: str) -> tuple[str | None, str | None]:
-    """What a visitor typed as the run store, checked: ``(path, None)`` or ``(None, why not)``.
-
-    A page is open to whoever reaches the server, and opening a store creates the file and an ``uploads``
-    folder beside it, so a visitor may only name a store file *inside* :func:`store_folder` (a bare file
-    name such as ``class-2026.sqlite``, or a path that lands there).  Anywhere else is refused, unless the
-    person who started the server set ``GRU_LAB_STORE_ANY_PATH=1`` (a single-user machine).
-    """
-    raw = (text or "").strip()
-    if not raw:
-        return None, "Give the name of a run store file, for example runs.sqlite."
-    if os.environ.get(STORE_ANY_PATH_ENV) == "1":
-        return str(Path(raw).expanduser()), None
-    folder = store_folder()
-    p = Path(raw).expanduser()
-    p = (p if p.is_absolute() else folder / p).resolve()
-    if p.parent != folder:
-        return None, (
-            f"From the page, run stores can only be opened in {folder} (the folder of the server's store). "
-            f"Give a file name such as runs.sqlite; to allow any path on a single-user machine, start the app "
-            f"with {STORE_ANY_PATH_ENV}=1."
-        )
-    if not _STORE_NAME.fullmatch(p.name) or p.suffix.lower() not in STORE_SUFFIXES:
-        return None, (
-            f"{p.name!r} is not a store file name: use letters, digits, '-', '_' and '.', ending in "
-            f"{', '.join(STORE_SUFFIXES)}."
-        )
-    return str(p), None
-
-
-def open_store(path: str) -> tuple[RunStore | None, str | None]:
-    """``(store, None)`` or ``(None, why not)``: never raises."""
-    p = (path or "").strip()
-    if not p:
-        return None, "Give the path of a run store file (for example ~/.gru_lab/runs.sqlite)."
-    try:
-        return RunStore(p), None
-    except (StoreError, OSError, ValueError) as exc:
-        return None, f"Cannot open the run store {p}: {exc}"
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import math
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,17 +32,30 @@ from gru_core.train.live import Snapshot
 from . import figures as F
 from . import runs as R
 from . import state as S
-from . import sweep_session as SW
 from .live_plot import live_plotly_chart
+from .shell import (  # noqa: F401
+    EXPLAIN_KEY,
+    FRAME_KEY,
+    PRESENT_KEY,
+    STORE_ERROR_KEY,
+    STORE_KEY,
+    STORE_WIDGET,
+    app_frame,
+    chart,
+    display_toggles,
+    explain,
+    presenting,
+    query_dict,
+    set_query,
+    show_query_notices,
+    store_picker,
+)  # fmt: skip
 
 LIVE_INTERVAL = R.LIVE_INTERVAL  # seconds between redraws of the loss curves and status columns while training
 GATES_INTERVAL = R.GATES_INTERVAL  # seconds between redraws of the gate heatmaps (they change once per epoch)
 PAUSED_INTERVAL = R.PAUSED_INTERVAL  # … of the curves while paused (nothing trains)
 REBUILD_FACTOR = R.REBUILD_FACTOR  # a live figure is rebuilt at most once per 5× its building time
 LIVE_STATUSES = R.LIVE_STATUSES  # a race in these states is still going: keep redrawing
-EXPLAIN_KEY = "show_explanations"  # session key: captions under the charts shown (bool)
-PRESENT_KEY = F.PRESENTATION_KEY  # session key: presentation mode (bool)
-FRAME_KEY = "_app_frame_seen"  # session key: app_frame() has run in this session (bool)
 MODEL_KEY = "loaded_model"  # session key: the uploaded model (runs.ModelUpload) the next Train continues
 MODEL_ERROR_KEY = "model_error"  # session key: why the last model upload was refused
 VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", "hstep": "view.hstep"}
@@ -53,35 +66,6 @@ VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", 
 # ----------------------------------------------------------------------------------------------------------
 
 
-def app_frame() -> None:
-    """Call first on every page: make sure the page runs inside ``app.py``'s frame (its navigation, page
-    config and session set-up), also when a fresh server's very first visitor opens a page's own URL.
-
-    Streamlit (1.67) starts every server in its old "pages/ folder" mode, which runs ``pages/<name>.py`` on
-    its own for the URL ``/<name>`` and lists the folder in the sidebar; only a run of ``app.py`` (its
-    ``st.navigation``) switches that off, for the whole server.  So a shared link to ``/optimizer_lab``
-    opened before anyone visited ``/`` drew the page without the app.  Switching the mode off here and
-    rerunning runs ``app.py``, which finds the same page again (a page's id is its URL path in both modes).
-    Under ``AppTest.from_file("pages/…")`` the mode is never on, so nothing happens; ``AppTest`` of
-    ``app.py`` turns it on again before every run, hence the rerun on a session's first run only.
-    """
-    try:  # Streamlit's internals: a version without this class has no such mode to switch off
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:
-        return
-    first = not st.session_state.get(FRAME_KEY)
-    st.session_state[FRAME_KEY] = True
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        if first:  # only on a session's first run: a rerun later would drop the click that caused this run
-            st.rerun()
-
-
-def _query_dict() -> dict[str, list[str]]:
-    qp = st.query_params
-    return {k: qp.get_all(k) for k in qp.keys()}
-
-
 def init_session() -> None:
     """Once per browser session: the configuration from the URL (or the defaults) into the widgets, and
     the display settings every page shares (:data:`PRESENT_KEY`, :data:`EXPLAIN_KEY`)."""
@@ -89,7 +73,7 @@ def init_session() -> None:
     st.session_state.setdefault(EXPLAIN_KEY, True)
     if st.session_state.get("initialised"):
         return
-    cfg, notices = S.decode_query(_query_dict())
+    cfg, notices = S.decode_query(query_dict())
     for k, v in S.widget_state(cfg).items():
         st.session_state[k] = v
     st.session_state["qp_notices"] = notices
@@ -97,111 +81,11 @@ def init_session() -> None:
     st.session_state["initialised"] = True
 
 
-def _copy_toggle(widget_key: str, key: str) -> None:
-    st.session_state[key] = bool(st.session_state.get(widget_key))
-
-
-def display_toggles() -> None:
-    """Two sidebar toggles: "Show explanations" and "Presentation mode" (for projectors).
-
-    Their values live under plain session keys (:data:`EXPLAIN_KEY`, :data:`PRESENT_KEY`), not the widget
-    keys, so they survive switching pages (Streamlit forgets the state of widgets a page does not draw).
-    """
-    for label, key, help_text in (
-        ("Show explanations", EXPLAIN_KEY, "A sentence or two under every chart on what to look for. Turn "
-         "off for a cleaner screen."),
-        ("Presentation mode", PRESENT_KEY, "Larger text, thicker lines and bigger markers, for a projector. "
-         "Colours stay the same."),
-    ):  # fmt: skip
-        st.session_state.setdefault(key, key == EXPLAIN_KEY)
-        wkey = f"_w.{key}"
-        st.session_state[wkey] = bool(st.session_state[key])
-        st.toggle(label, key=wkey, on_change=_copy_toggle, args=(wkey, key), help=help_text)
-    if st.session_state.get(PRESENT_KEY):
-        st.html(
-            "<style>section.main .block-container, [data-testid='stMainBlockContainer'] {font-size: 1.2rem;}"
-            "[data-testid='stMainBlockContainer'] [data-testid='stMarkdownContainer'] p,"
-            "[data-testid='stMainBlockContainer'] [data-testid='stMarkdownContainer'] li {font-size: 1.2rem;}"
-            "[data-testid='stMainBlockContainer'] [data-testid='stCaptionContainer'] {font-size: 1.05rem;}"
-            "</style>"
-        )
-
-
-def explain(text: str, **kwargs: Any) -> None:
-    """A caption under a chart saying what to look for; hidden when "Show explanations" is off."""
-    if st.session_state.get(EXPLAIN_KEY, True):
-        st.caption(text, **kwargs)
-
-
-def presenting() -> bool:
-    return bool(st.session_state.get(PRESENT_KEY, False))
-
-
-def chart(fig: Any, key: str, name: str, **kwargs: Any) -> None:
-    """Draw a Plotly figure the way every page does: in presentation mode when the toggle is on, with
-    Plotly's own theme (not Streamlit's, which would override the colour-blind-safe palette), and a camera
-    button that saves a 2x PNG called ``name``.  ``kwargs`` go to ``st.plotly_chart``."""
-    st.plotly_chart(F.present(fig, presenting()), key=key, config=F.chart_config(name), theme=None, **kwargs)
-
-
-STORE_KEY, STORE_WIDGET = "store_path", "store.w.path"  # session keys: the run store in use, its text box
-STORE_ERROR_KEY = "store.error"  # session key: why the last store typed in was refused
-
-
-def _set_store_path(on_change: Callable[[], None] | None) -> None:
-    ss = st.session_state
-    path, error = SW.resolve_store_choice(str(ss[STORE_WIDGET]))
-    ss[STORE_ERROR_KEY] = error
-    if path is not None:
-        ss[STORE_KEY] = path
-    if on_change is not None:
-        on_change()
-
-
-def store_picker(help_text: str, caption: str, on_change: Callable[[], None] | None = None) -> None:
-    """The Sweep and Run history pages' "Store file" box (in the sidebar): the store both pages use, kept
-    under :data:`STORE_KEY`.  What a visitor types is checked by
-    :func:`gru_ui.sweep_session.resolve_store_choice` (only files in the server's store folder); a refused
-    entry keeps the store in use and says why.  ``caption`` is formatted with ``path``."""
-    ss = st.session_state
-    ss.setdefault(STORE_KEY, SW.default_path())
-    ss.setdefault(STORE_WIDGET, ss[STORE_KEY])
-    st.header("Run store")
-    st.text_input(
-        "Store file (SQLite)",
-        key=STORE_WIDGET,
-        on_change=_set_store_path,
-        args=(on_change,),
-        help=f"{help_text} Default: $GRU_LAB_STORE or ~/.gru_lab/runs.sqlite. Other files can be opened from "
-        f"the same folder ({SW.store_folder()}).",
-    )
-    if ss.get(STORE_ERROR_KEY):
-        st.error(ss[STORE_ERROR_KEY])
-    st.caption(caption.format(path=ss[STORE_KEY]))
-
-
 def sync_url(cfg: S.LabConfig) -> None:
     """Keep the URL's query parameters equal to the configuration, so the address bar is a shareable link."""
     want = {k: (v if isinstance(v, list) else [v]) for k, v in S.encode_query(cfg).items()}
-    if _query_dict() != want:
+    if query_dict() != want:
         st.query_params.from_dict(S.encode_query(cfg))
-
-
-def _no_backticks(text: str) -> str:
-    return text.replace("`", "'")
-
-
-def show_query_notices() -> None:
-    notices = st.session_state.get("qp_notices") or []
-    if notices:
-        shown = notices[:20]
-        more = f"\n- … and {len(notices) - 20} more" if len(notices) > 20 else ""
-        st.warning(
-            "Some settings in the link were ignored and the defaults used instead:\n"
-            + "\n".join(f"- `{_no_backticks(n)}`" for n in shown)
-            + more,
-            icon="⚠️",
-        )
 
 
 # ----------------------------------------------------------------------------------------------------------

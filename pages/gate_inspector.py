@@ -29,7 +29,7 @@ from gru_ui import figures as F
 from gru_ui import runs as R
 from gru_ui import state as S
 from gru_ui.figures import classroom as FC
-from gru_ui.widgets import app_frame, chart, display_toggles
+from gru_ui.shell import app_frame, chart, display_toggles
 
 MAX_WINDOWS = 256  # windows used for the saturation statistics and the mean gradient norm
 SPLIT_NAMES = {"val": "validation", "test": "test"}

@@ -16,7 +16,7 @@ import streamlit as st
 from gru_core.model.gru import GRURegressor
 from gru_core.model.reference import gru_cell
 from gru_ui.figures import classroom as FC
-from gru_ui.widgets import app_frame, chart, display_toggles
+from gru_ui.shell import app_frame, chart, display_toggles
 
 HIDDEN_CHOICES = (2, 3, 4)
 H_PREV_DEFAULTS = (0.8, -0.6, 0.3, -0.9)

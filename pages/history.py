@@ -19,7 +19,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:  # standalone (AppT
 
 from gru_ui import sweep_session as W  # noqa: E402
 from gru_ui.figures import sweep as FS  # noqa: E402
-from gru_ui.widgets import STORE_KEY, app_frame, chart, display_toggles, store_picker  # noqa: E402
+from gru_ui.shell import STORE_KEY, app_frame, chart, display_toggles, store_picker  # noqa: E402
 
 H = "hist.w."  # widget keys
 NO_SWEEP = -1  # the sweep filter's entry for runs stored outside any sweep

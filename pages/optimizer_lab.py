@@ -16,7 +16,7 @@ from gru_core.classroom.landscapes import LANDSCAPES, grid, quadratic, trajector
 from gru_core.optim import OPTIMIZERS
 from gru_ui import figures as F
 from gru_ui.figures import classroom as FC
-from gru_ui.widgets import app_frame, chart, display_toggles
+from gru_ui.shell import app_frame, chart, display_toggles
 
 # Learning rates that make each optimizer move visibly in a few hundred steps on each landscape (the
 # registry's defaults are tuned for the GRU and barely move here).  Any value can be chosen on the page.

@@ -30,7 +30,7 @@ from gru_ui import runs as R  # noqa: E402
 from gru_ui import state as S  # noqa: E402
 from gru_ui import sweep_session as W  # noqa: E402
 from gru_ui.figures import sweep as FS  # noqa: E402
-from gru_ui.widgets import STORE_KEY, app_frame, chart, display_toggles, store_picker  # noqa: E402
+from gru_ui.shell import STORE_KEY, app_frame, chart, display_toggles, store_picker  # noqa: E402
 
 POLL = 1.0  # seconds between progress redraws while a sweep runs
 IN_FULL_RUN = "sw._full_run"

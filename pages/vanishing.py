@@ -14,7 +14,7 @@ import streamlit as st
 
 from gru_core.classroom.gradflow import adding_problem_race
 from gru_ui.figures import classroom as FC
-from gru_ui.widgets import app_frame, chart, display_toggles
+from gru_ui.shell import app_frame, chart, display_toggles
 
 # The page's limits: the slowest allowed run (T = 200, 600 steps, 32 units) takes about half a minute on one core.
 LIMITS = {"T": (50, 200), "hidden": (4, 8, 16, 32), "steps": (50, 600), "seed": (0, 99)}
