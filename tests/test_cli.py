@@ -102,3 +102,64 @@ def test_to_jsonable_makes_strict_json():
     out = to_jsonable(obj)
     assert out == {"a": 1.5, "b": None, "c": [0, 1, 2], "d": [2, True]}
     json.dumps(out, allow_nan=False)
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "gru_core", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})  # fmt: skip
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def test_a_run_too_big_for_memory_is_refused_before_allocating():
+    import time
+
+    t0 = time.perf_counter()
+    line = one_line_error(run_cli("compare", "--data", "sine", "--hidden-size", "100000", "--epochs", "1"))
+    assert "needs about" in line and "hidden_size 100000" in line and "GB" in line
+    assert time.perf_counter() - t0 < 60  # nothing of the ~240 GB was allocated
+    line = one_line_error(run_cli("sweep", "--data", "sine", "--grid", "hidden_size=8,100000", "--epochs", "1",
+                                  "--no-store", "--workers", "0"))  # fmt: skip
+    assert "needs about" in line or "parameters" in line
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_before_training(tmp_path):
+    missing = str(tmp_path / "no" / "x.json")
+    line = one_line_error(run_cli("compare", "--data", "sine", "--epochs", "1", "--json", missing))
+    assert "does not exist" in line and "x.json" in line
+    line = one_line_error(run_cli("compare", "--data", "sine", "--epochs", "1", "--json", str(tmp_path)))
+    assert "is a folder" in line
+    line = one_line_error(run_cli("compare", "--data", "sine", "--epochs", "1", "--save-model",
+                                  str(tmp_path / "no" / "m")))  # fmt: skip
+    assert "does not exist" in line
+    line = one_line_error(run_cli("sweep", "--data", "sine", "--epochs", "1", "--no-store", "--csv",
+                                  str(tmp_path / "no" / "x.csv")))  # fmt: skip
+    assert "does not exist" in line
+
+
+def test_a_dask_scheduler_that_does_not_answer_is_a_one_line_error():
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = run_cli("sweep", "--data", "sine", "--epochs", "1", "--no-store", "--scheduler", f"tcp://127.0.0.1:{port}",
+                   env={"GRU_LAB_SCHEDULER_TIMEOUT": "2"}, timeout=120)  # fmt: skip
+    line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert line.startswith("error: ") and "did not answer" in line and str(port) in line
+
+
+def test_the_progress_bar_is_quiet_off_a_terminal_unless_asked():
+    quiet = run_cli("compare", "--data", "sine", "--epochs", "3", "--hidden-size", "4")
+    assert quiet.returncode == 0 and "3/3" not in quiet.stderr
+    loud = run_cli("compare", "--data", "sine", "--epochs", "3", "--hidden-size", "4", "--progress")
+    assert loud.returncode == 0 and "3/3" in loud.stderr and "epoch" in loud.stderr

@@ -55,12 +55,12 @@ import numpy as np
 import pandas as pd
 
 from gru_core._blas import BIG_BLAS_THREADS_ENV, BLAS_THREADS_ENV, limit_blas_threads
-from gru_core.config import SETTINGS, SWEEP_SETTINGS, Contestant, GRUConfig, TrainConfig
+from gru_core.config import SETTINGS, SWEEP_SETTINGS, Contestant, GRUConfig, RunConfig, TrainConfig
 from gru_core.data import DataError, load_source, prepare_run
 from gru_core.data.metrics import regression_metrics
 from gru_core.jsonio import canonical_json, to_jsonable
 from gru_core.sweep.spec import Cell, SweepSpec, _as_spec, cells
-from gru_core.train import Race
+from gru_core.train import Race, check_memory
 
 __all__ = ["LOCAL_DASK", "SchedulerError", "SweepCancelled", "SweepProgress", "SweepResult", "library_versions",
            "prepared_data", "run_cell", "run_sweep"]  # fmt: skip
@@ -237,17 +237,22 @@ def _open_store(store):
 
 
 def _check_data(cell_list: list[Cell]) -> None:
-    """Prepare each distinct data option set once here, so a bad one fails before the pool starts."""
-    seen = set()
+    """Prepare each distinct data option set once here, and check each configuration's memory against this
+    machine's, so a bad one fails before the pool starts."""
+    seen: dict[str, int] = {}
+    sized = set()
     for c in cell_list:
         sig = canonical_json(c.data)
-        if sig in seen:
-            continue
-        seen.add(sig)
-        try:
-            prepared_data(c.data)
-        except (DataError, ValueError) as exc:
-            raise DataError(f"data options {({k: c.data[k] for k in DATA_OPTIONS})}: {exc}") from None
+        if sig not in seen:
+            try:
+                seen[sig] = prepared_data(c.data)[1]["length"]
+            except (DataError, ValueError) as exc:
+                raise DataError(f"data options {({k: c.data[k] for k in DATA_OPTIONS})}: {exc}") from None
+        size_sig = canonical_json([c.data, c.model, c.train, len(c.contestants)])
+        if size_sig not in sized:
+            sized.add(size_sig)
+            run = RunConfig(data=c.data, model=c.model, train=c.train, contestants=list(c.contestants))
+            check_memory(run, seen[sig])
 
 
 class SweepCancelled(KeyboardInterrupt):

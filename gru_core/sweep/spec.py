@@ -49,10 +49,10 @@ from gru_core.config import (
     RunConfig,
     TrainConfig,
     canonical_name,
+    check_value,
     parse_value,
 )  # fmt: skip
 from gru_core.jsonio import canonical_json, short_hash
-from gru_core.model.gru import GRURegressor
 from gru_core.optim import make_optimizer
 
 __all__ = ["GRID_FIELDS", "Cell", "RandomSearch", "SweepSpec", "cells", "coerce_value", "parse_grid",
@@ -396,8 +396,10 @@ def _cell(index: int, seed: int, params: dict, spec: SweepSpec) -> Cell:
 
 def _validate_cell(cell: Cell, checked: set) -> None:
     model_sig = canonical_json(cell.model)
-    if model_sig not in checked:
-        GRURegressor.from_config(GRUConfig(**cell.model))  # raises ValueError on a bad setting
+    if model_sig not in checked:  # the settings only: building the model could allocate gigabytes
+        for name, value in cell.model.items():
+            if name in SETTINGS and not SETTINGS[name].internal:
+                check_value(name, value)
         checked.add(model_sig)
     TrainConfig(**cell.train).validate()
     for o in cell.contestants:
