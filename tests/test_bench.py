@@ -17,3 +17,17 @@ def test_gru_benchmark_quick_mode_prints_ratios():
     m = re.search(r"geometric mean ratio ours/torch: ([0-9.]+)", proc.stdout)
     assert m and float(m.group(1)) > 0, proc.stdout
     assert re.search(r"^float64\s+32\s+30\s+16\s", proc.stdout, re.M), proc.stdout
+
+
+def test_golden_comparison_sees_a_changed_number_and_ignores_timings():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import golden
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    a = {"runs": [{"test": {"mse": 0.25}, "seconds": 1.0}], "spec": {"optimizers": [1]}, "wall_seconds": 3}
+    b = {"runs": [{"test": {"mse": 0.25}, "seconds": 9.0}], "spec": {"contestants": [1]}, "wall_seconds": 4}
+    assert golden.differences(golden.normalise(a), golden.normalise(b)) == []
+    b["runs"][0]["test"]["mse"] = 0.25000000000000006
+    assert golden.differences(golden.normalise(a), golden.normalise(b)) == [
+        ".runs[0].test.mse: 0.25 != 0.25000000000000006"]
