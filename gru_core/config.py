@@ -347,7 +347,7 @@ def _number(kind: str, value: Any) -> Any:
 def _bounds_text(s: Setting, high: float | None) -> str:
     lo = "" if s.low is None else format_value(s.low)
     hi = "" if high is None else format_value(high)
-    return f"{lo}…{hi}" if hi else f"≥ {lo}"
+    return f"in {lo}…{hi}" if hi else f"≥ {lo}"
 
 
 def parse_value(name: str, value: Any, limit: bool = False) -> Any:
@@ -407,7 +407,7 @@ def parse_value(name: str, value: Any, limit: bool = False) -> Any:
         raise ValueError(f"{name} must be {what}, got {_short(value)}") from None
     high = s.limit if limit and s.limit is not None else s.high
     if (s.low is not None and v < s.low) or (high is not None and v > high):
-        raise ValueError(f"{name} must be in {_bounds_text(s, high)}, got {format_value(v)}")
+        raise ValueError(f"{name} must be {_bounds_text(s, high)}, got {format_value(v)}")
     return v
 
 
@@ -420,7 +420,7 @@ def check_value(name: str, value: Any) -> None:
             what = "an integer" if s.kind == "int" else "a number"
             raise ValueError(f"{name} must be {what}, got {value!r}")
         if s.nullable and value == 0:
-            raise ValueError(f"{name} must be in {_bounds_text(s, s.high)} or None (off), got {value!r}")
+            raise ValueError(f"{name} must be {_bounds_text(s, s.high)} or None (off), got {value!r}")
     parse_value(name, value)
 
 

@@ -181,7 +181,7 @@ def test_parse_value_reads_text(name, text, want):
 
 
 @pytest.mark.parametrize(("name", "text", "words"), [
-    ("hidden_size", "0", "hidden_size must be in"), ("hidden_size", "3.5", "whole number"),
+    ("hidden_size", "0", "hidden_size must be ≥ 1"), ("hidden_size", "3.5", "whole number"),
     ("dropout", "nan", "a number"), ("split", "0.5,0.5", "three fractions"), ("split", "0.9,0.2,-0.1", "three"),
     ("scaler", "magic", "one of minmax/standard/none"), ("dropout", "0.95", "dropout must be in"),
 ])  # fmt: skip
