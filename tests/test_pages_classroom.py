@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import io
 import json
 import sys
 from pathlib import Path
@@ -21,14 +22,17 @@ import pytest
 from _presentation import check_page_presentation
 from streamlit.testing.v1 import AppTest
 
+from gru_core.classroom import inspector as CI
 from gru_core.classroom.gradflow import adding_problem_race, hidden_state_grad_norms
 from gru_core.classroom.landscapes import LANDSCAPES
-from gru_core.model.files import CheckpointError, ModelInfo, save_model_bytes
+from gru_core.config import Contestant, DataConfig, RunConfig
+from gru_core.model.files import CheckpointError, ModelInfo, save_model, save_model_bytes
 from gru_core.model.gru import GRURegressor
 from gru_core.optim import Adam, RMSprop, make_optimizer
 from gru_ui import figures as F
 from gru_ui import runs as R
 from gru_ui import state as S
+from gru_ui.classroom import inspector as UI_INSPECTOR
 from gru_ui.figures import classroom as FC
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -538,7 +542,7 @@ def test_inspector_upload_path_and_a_hostile_file(finished_race):
 
 
 def test_inspector_helpers_turn_bytes_into_inspector_data(finished_race):
-    mod = page_module("gate_inspector")
+    mod = CI
     series = R.load_registry_series("noisy_sine")
     m = mod.model_from_bytes(model_bytes(finished_race, "RMSprop"), "r.npz", series, "noisy_sine")
     assert m.label == "RMSprop" and m.prepared.lookback == 20 and not m.notes
@@ -572,5 +576,33 @@ def test_inspector_helpers_turn_bytes_into_inspector_data(finished_race):
     short = pd.Series(np.arange(15.0))
     with pytest.raises(ValueError):
         mod.model_from_bytes(model_bytes(finished_race, "Adam"), "a.npz", short)
-    assert mod.line_units(np.array([4, 2, 0, 1, 3]), "spread") == [4, 0, 3]
-    assert mod.line_units(np.array([4, 2, 0, 1, 3]), "least") == [3, 1, 0]
+    assert UI_INSPECTOR.line_units(np.array([4, 2, 0, 1, 3]), "spread") == [4, 0, 3]
+    assert UI_INSPECTOR.line_units(np.array([4, 2, 0, 1, 3]), "least") == [3, 1, 0]
+
+
+def run_model_file(model, info: ModelInfo, **data) -> bytes:
+    """A model file as ``compare --save-model`` writes one: the run configuration, no hand-made data dict."""
+    run = RunConfig(data=DataConfig(source="noisy_sine", **data), contestants=[Contestant("rmsprop", "keras")])
+    buf = io.BytesIO()
+    save_model(buf, model, run=run, info=info)
+    return buf.getvalue()
+
+
+def test_inspector_shows_the_label_a_model_file_records(finished_race):
+    """A file written with a RunConfig and ModelInfo (the race page, ``compare --save-model``) opens under its
+    own label, its windows made from its run configuration."""
+    model = finished_race.race.runs["RMSprop"].model
+    at = page_app("gate_inspector").run()
+    at.radio(key="insp.source").set_value("upload").run()
+    data = run_model_file(model, ModelInfo(label="RMSprop (keras)", optimizer="rmsprop", flavor="keras"), lookback=20)
+    at.file_uploader(key="insp.upload.a").set_value(("lab_rmsprop_keras.npz", data, "application/zip")).run()
+    no_exception(at)
+    assert not at.error
+    heat = spec_titled(at, "RMSprop (keras): gates on this window")
+    np.testing.assert_allclose(arr(heat["data"][0]["y"]), finished_race.prepared.arrays("val")[0][0, :, 0])
+    assert "RMSprop (keras)" in texts(at.markdown)
+    # no label recorded: the optimizer's name, then the file's name
+    series = R.load_registry_series("noisy_sine")
+    m = CI.model_from_bytes(run_model_file(model, ModelInfo(optimizer="adam", flavor="keras")), "x.npz", series)
+    assert m.label == "Adam (keras)"
+    assert CI.model_from_bytes(run_model_file(model, ModelInfo()), "teacher.npz", series).label == "teacher.npz"
