@@ -3,6 +3,7 @@
 One module per page; the numbers come from ``gru_core.classroom``, the charts from
 ``gru_ui.figures.classroom``, and the page files in ``pages/`` only lay out settings → engine → figures.
 
+* :mod:`~gru_ui.classroom.cell`: "How a GRU works": the cell's sliders, their weights, one step, its tables.
 * :mod:`~gru_ui.classroom.inspector`: "Gate inspector": where the models come from (this session's race,
   uploaded files), the cached statistics, which units the line plot shows.
 """
