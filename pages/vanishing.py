@@ -1,97 +1,51 @@
 """Page "Vanishing gradients, shown": a tanh RNN and a GRU race on the adding problem.
 
-All numbers come from ``gru_core.classroom.gradflow.adding_problem_race`` (training, test MSE, the baseline and
-the per-time-step gradient norms).  A run is cached by its parameters (``st.cache_data``): pressing Train
-again with the same settings, in any session, is instant.  The last result of this session stays on
-screen while the settings change.
+Layout only.  All numbers come from ``gru_core.classroom.gradflow.adding_problem_race``, run and cached by
+``gru_ui.classroom.vanishing`` (with the page's limits and defaults); the charts are ``gru_ui.figures.classroom``.
+The last result of this session stays on screen while the settings change.
 """
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
-from gru_core.classroom.gradflow import adding_problem_race
+from gru_core.fmt import num
+from gru_ui.classroom import vanishing as V
 from gru_ui.figures import classroom as FC
 from gru_ui.shell import app_frame, chart, display_toggles
-
-# The page's limits: the slowest allowed run (T = 200, 600 steps, 32 units) takes about half a minute on one core.
-LIMITS = {"T": (50, 200), "hidden": (4, 8, 16, 32), "steps": (50, 600), "seed": (0, 99)}
-DEFAULTS = {"T": 50, "hidden": 16, "steps": 300, "seed": 0, "lr": 1e-2}
-LR_CHOICES = (3e-3, 1e-2, 3e-2)
-SECONDS_PER_UNIT = 4.5 / (50 * 300)  # measured: the default race (T = 50, 300 steps, 16 units) ≈ 4.5 s
-
-
-def estimate_seconds(T: int, steps: int, hidden: int) -> float:
-    """A rough wall-time estimate for the spinner (T × steps, a little more for wide models)."""
-    return SECONDS_PER_UNIT * T * steps * (0.8 + 0.2 * hidden / 16)
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def run_race(T: int, hidden: int, steps: int, seed: int, lr: float) -> dict:
-    """The engine's adding-problem race for these parameters (deterministic: cached for everyone)."""
-    t0 = time.perf_counter()
-    out = adding_problem_race(T=T, hidden=hidden, steps=steps, seed=seed, lr=lr)
-    out["wall_seconds"] = time.perf_counter() - t0
-    return out
-
-
-def init_state() -> None:
-    ss = st.session_state
-    for k, v in DEFAULTS.items():
-        ss.setdefault(f"van.{k}", v)
-    ss.setdefault("van.relative", True)
-    ss.setdefault("van.result", None)  # (params, result) of this session's last run
-    ss.setdefault("van.error", None)
-
-
-def params() -> dict:
-    ss = st.session_state
-    return {k: ss[f"van.{k}"] for k in ("T", "hidden", "steps", "seed", "lr")}
 
 
 def controls() -> bool:
     c1, c2, c3, c4 = st.columns([2, 1.4, 2, 1])
     c1.slider(
         "Sequence length T",
-        *LIMITS["T"],
+        *V.LIMITS["T"],
         step=10,
         key="van.T",
         help="How far back the two marked numbers can lie. Longer = harder to remember.",
     )
-    c2.select_slider("Hidden units", LIMITS["hidden"], key="van.hidden")
+    c2.select_slider("Hidden units", V.LIMITS["hidden"], key="van.hidden")
     c3.slider(
         "Training steps",
-        *LIMITS["steps"],
+        *V.LIMITS["steps"],
         step=50,
         key="van.steps",
         help="Adam updates on mini-batches of 32 sequences (the same batches for both models).",
     )
-    c4.number_input("Seed", *LIMITS["seed"], step=1, key="van.seed", help="Data and initial weights.")
+    c4.number_input("Seed", *V.LIMITS["seed"], step=1, key="van.seed", help="Data and initial weights.")
     with st.expander("Learning rate"):
-        st.select_slider("Adam learning rate (both models)", LR_CHOICES, key="van.lr", format_func=lambda v: f"{v:g}")
-    p = params()
+        st.select_slider(
+            "Adam learning rate (both models)", V.LR_CHOICES, key="van.lr", format_func=lambda v: num(v, "g")
+        )
+    p = V.params()
     b, info = st.columns([1, 4], vertical_alignment="center")
     clicked = b.button("▶ Train both models", type="primary", key="van.train", width="stretch")
     info.caption(
         f"Trains a GRU and a tanh RNN ({p['hidden']} units each) for {p['steps']} steps on sequences of "
-        f"length {p['T']}: about {estimate_seconds(p['T'], p['steps'], p['hidden']):.0f} s the first time, "
+        f"length {p['T']}: about {num(V.estimate_seconds(p['T'], p['steps'], p['hidden']), '.0f')} s the first time, "
         "instant when these settings ran before."
     )
     return clicked
-
-
-def train(p: dict) -> None:
-    est = estimate_seconds(p["T"], p["steps"], p["hidden"])
-    with st.spinner(f"Training the GRU and the tanh RNN ({p['steps']} steps, T = {p['T']}; about {est:.0f} s)…"):
-        try:
-            result = run_race(**p)
-        except ValueError as exc:
-            st.session_state["van.error"] = f"The engine refused these settings: {exc}"
-            return
-    st.session_state["van.error"] = None
-    st.session_state["van.result"] = (dict(p), result)
 
 
 def results(p: dict, result: dict) -> None:
@@ -99,13 +53,14 @@ def results(p: dict, result: dict) -> None:
     mse, base = result["test_mse"], result["baseline_mse"]
     st.subheader(f"Results: T = {cfg['T']}, {cfg['hidden']} units, {cfg['steps']} steps, seed {cfg['seed']}")
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("GRU test MSE", f"{mse['gru']:.4f}", help="Mean squared error on 500 held-out sequences.")
-    m2.metric("tanh RNN test MSE", f"{mse['rnn']:.4f}")
-    m3.metric("“predict the mean” baseline", f"{base:.4f}", help="Always answering 1.0 (the average sum).")
+    m1.metric("GRU test MSE", num(mse["gru"], ".4f"), help="Mean squared error on 500 held-out sequences.")
+    m2.metric("tanh RNN test MSE", num(mse["rnn"], ".4f"))
+    m3.metric("“predict the mean” baseline", num(base, ".4f"), help="Always answering 1.0 (the average sum).")
+    sec = result["seconds"]
     m4.metric(
         "training time",
-        f"{result['seconds']['gru'] + result['seconds']['rnn']:.1f} s",
-        help=f"GRU {result['seconds']['gru']:.1f} s, RNN {result['seconds']['rnn']:.1f} s of training steps.",
+        num(sec["gru"] + sec["rnn"], ".1f") + " s",
+        help=f"GRU {num(sec['gru'], '.1f')} s, RNN {num(sec['rnn'], '.1f')} s of training steps.",
     )
     learned = {k: v < 0.5 * base for k, v in mse.items()}
     if learned["gru"] and not learned["rnn"]:
@@ -145,7 +100,7 @@ def page() -> None:
     app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
     with st.sidebar:
         display_toggles()  # presentation mode and explanations, shared by every page
-    init_state()
+    V.init_state()
     st.title("Vanishing gradients, shown")
     st.markdown(
         "**The adding problem** (Hochreiter & Schmidhuber 1997): each input is a sequence of T random "
@@ -154,9 +109,9 @@ def page() -> None:
         "same size train side by side with the same optimizer (Adam) on the same mini-batches."
     )
     clicked = controls()
-    p = params()
+    p = V.params()
     if clicked:
-        train(p)
+        V.train(p)
     if st.session_state["van.error"]:
         st.error(st.session_state["van.error"])
     last = st.session_state["van.result"]

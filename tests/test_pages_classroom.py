@@ -34,6 +34,7 @@ from gru_ui import runs as R
 from gru_ui import state as S
 from gru_ui.classroom import cell as CELL
 from gru_ui.classroom import inspector as UI_INSPECTOR
+from gru_ui.classroom import vanishing as VANISHING
 from gru_ui.figures import classroom as FC
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,7 +293,7 @@ def test_vanishing_page_trains_both_models_and_shows_the_engines_numbers():
 
 
 def test_vanishing_engine_error_is_shown_not_raised(monkeypatch):
-    mod = page_module("vanishing")
+    mod = VANISHING
     assert mod.estimate_seconds(50, 300, 16) == pytest.approx(4.5, rel=0.01)
     assert mod.estimate_seconds(200, 600, 32) > 20
 
