@@ -1,5 +1,6 @@
 """The classroom pages, each run on its own with ``streamlit.testing.v1.AppTest.from_file("pages/…")``, plus
-the pure helpers inside them (imported by path: a page only draws when Streamlit runs it as ``__main__``).
+their helpers, imported from where they live (``gru_core.classroom.inspector``, ``gru_ui.classroom.*``); the
+engine module of the gate inspector has its own tests in test_classroom_inspector.py.
 
 Every number a page shows is checked against the engine computed independently here: the single cell
 against ``GRURegressor.forward`` (and a hand-written step), the optimizer lab's paths against stepping the
@@ -10,10 +11,8 @@ the vanishing-gradient page against ``adding_problem_race``.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import io
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ from gru_ui import runs as R
 from gru_ui import state as S
 from gru_ui.classroom import cell as CELL
 from gru_ui.classroom import inspector as UI_INSPECTOR
+from gru_ui.classroom import lab as LAB
 from gru_ui.classroom import vanishing as VANISHING
 from gru_ui.figures import classroom as FC
 
@@ -44,15 +44,6 @@ TIMEOUT = 60
 
 def page_app(name: str) -> AppTest:
     return AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT)
-
-
-def page_module(name: str):
-    """A page's module, imported without drawing it (its page() runs only as __main__)."""
-    spec = importlib.util.spec_from_file_location(f"classroom_page_{name}", PAGES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def no_exception(at: AppTest) -> None:
@@ -325,7 +316,7 @@ def by_hand(landscape, opt, start, steps):
 
 
 def test_lab_default_paths_are_the_optimizers_own_steps():
-    mod = page_module("optimizer_lab")
+    mod = LAB
     at = page_app("optimizer_lab").run()
     no_exception(at)
     assert at.title[0].value == "Optimizer lab: Rosenbrock"
