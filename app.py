@@ -1,18 +1,20 @@
 """GRU Optimizer Lab: the Streamlit entry point (``streamlit run app.py``).
 
-The frame only: page config, this browser session's state (initialised from the URL's query parameters
-on its first run), and the navigation.  Each page lives in ``pages/``; to add one, append an
-``st.Page`` to PAGES.
+The frame only: page config, this browser session's state (the race page's settings from the URL's query
+parameters on its first run, and the display switches every page shares), and the navigation.  Each page
+lives in ``pages/``; to add one, append an ``st.Page`` to PAGES.
 """
 
 import streamlit as st
 
-from gru_ui import widgets
+from gru_ui.race.sidebar import init_session
+from gru_ui.shell import init_display
 
 st.set_page_config(
     page_title="GRU Optimizer Lab", page_icon="🏁", layout="wide", initial_sidebar_state="expanded"
 )
-widgets.init_session()
+init_display()
+init_session()
 
 PAGES = [
     st.Page("pages/race.py", title="Optimizer race", icon=":material/flag:", default=True),

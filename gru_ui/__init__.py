@@ -1,12 +1,12 @@
-"""GRU Optimizer Lab's user interface layer: figures, Streamlit widgets, session state and URL config.
+"""GRU Optimizer Lab's user interface layer: figures, what every page shares, and one package per page family.
 
 Layers, imports only downward::
 
-    app.py, pages/*.py      the Streamlit entry point and pages
-    gru_ui/widgets.py       Streamlit widgets shared by pages
-    gru_ui/live_plot.py     a Plotly chart redrawn in place (a tiny st.components.v2 component)
-    gru_ui/state.py         configuration, limits, URL query-parameter encoding (no Streamlit)
-    gru_ui/runs.py          building a race from a configuration, uploads, exports (no Streamlit)
-    gru_ui/figures.py       Plotly figure builders (no Streamlit)
+    app.py, pages/*.py      the Streamlit entry point and pages (layout only)
+    gru_ui/race/            the optimizer race page's family: settings <-> RunConfig, the race session,
+                            results, model files, live figures, sidebar and main panels
+    gru_ui/sweep_session.py the sweep and run-history pages' state and widgets
+    gru_ui/shell.py         what every page shares: frame, display switches, charts, URL, run store
+    gru_ui/figures/         Plotly figure builders (no Streamlit)
     gru_core/               the engine (no Streamlit, no Plotly)
 """

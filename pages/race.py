@@ -15,15 +15,19 @@ export), model files to save and to continue training from, and one-click scenar
 
 from __future__ import annotations
 
-import math
 import time
 
 import streamlit as st
 
 from gru_ui import figures as F
-from gru_ui import runs as R
-from gru_ui import state as S
-from gru_ui import widgets as W
+from gru_ui.race import changes as C
+from gru_ui.race import live as L
+from gru_ui.race import models as M
+from gru_ui.race import panels as P
+from gru_ui.race import session as R
+from gru_ui.race import settings as S
+from gru_ui.race.sidebar import DataChoice, sidebar_config, sync_url
+from gru_ui.shell import app_frame, show_query_notices
 
 IN_FULL_RUN = "_page_full_run"  # True while the whole page script runs (False in a fragment's own rerun)
 STEP_K_KEY = "ctl.step_k"  # the "k mini-batches" number input
@@ -39,19 +43,19 @@ def curves_panel() -> None:
     snap = h.live.snapshot()
     if not st.session_state.get(IN_FULL_RUN) and snap.status != h.drawn_status:
         st.rerun()  # paused, resumed or ended since the buttons were drawn: a full run redraws them
-    W.live_curves(h, snap)
+    P.live_curves(h, snap)
 
 
 def gates_panel() -> None:
     h: R.RaceHandle | None = st.session_state.get("race")
     if h is not None:
-        W.live_gates(h, h.live.snapshot())
+        P.live_gates(h, h.live.snapshot())
 
 
 # ---- the page --------------------------------------------------------------------------------------------
 
 
-def check(cfg: S.LabConfig, choice: W.DataChoice, key: str) -> tuple:
+def check(cfg, choice: DataChoice, key: str) -> tuple:
     """prepare() and the optimizer checks, once per configuration (not on every rerun)."""
     memo = st.session_state.get("_check")
     if memo is None or memo[0] != key:
@@ -189,11 +193,11 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
     elif not problems:
         busy = R.active_races()
         if busy:
-            st.caption(f"{busy} race(s) training on this server now (limit {S.LIMITS['max_races']}).")
+            st.caption(f"{busy} race(s) training on this server now (limit {S.PAGE_LIMITS['max_races']}).")
         st.caption(
-            f"{len(cfg.optimizers)} optimizers · {cfg.epochs} epochs · hidden {cfg.hidden} · lookback "
-            f"{cfg.lookback} · batch {cfg.batch} · seed {cfg.seed}. The address bar holds these "
-            "settings: copy it to share this exact run."
+            f"{len(cfg.contestants)} optimizers · {cfg.train.epochs} epochs · hidden {cfg.model.hidden_size} · "
+            f"lookback {cfg.data.lookback} · batch {cfg.train.batch_size} · seed {cfg.seed}. The address bar "
+            "holds these settings: copy it to share this exact run."
         )
     for problem in problems:
         st.error(problem)
@@ -202,33 +206,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
     return status
 
 
-def replay_note(cfg: S.LabConfig, running: bool, prepared) -> None:
-    """Say so when the next Train replays recorded learning-rate changes (from a link or the last run)."""
-    if not cfg.interventions or running:
-        return
-    spe = math.ceil(len(prepared.X_train) / cfg.batch) if prepared is not None else None
-    n = len(cfg.interventions)
-    what = f"{n} learning-rate change{'s' if n != 1 else ''}"
-    head = (
-        f"This link replays {what}" if st.session_state.get("iv_from_link") else f"Train will replay {what}"
-    )
-    lines = R.describe_interventions(cfg.interventions, spe)
-    c1, c2 = st.columns([5, 1], vertical_alignment="center")
-    c1.info(
-        f"⚙ **{head}** at the same mini-batches as recorded, so the run comes out the same: "
-        + "; ".join(lines)
-        + ".",
-        icon=":material/replay:",
-    )
-    c2.button(
-        "Forget them",
-        key="btn.forget_iv",
-        on_click=lambda: st.session_state.update({S.REPLAY_KEY: [], "iv_from_link": 0}),
-        help="Train without these learning-rate changes.",
-    )
-
-
-def race_view(handle: R.RaceHandle, key: str, choice: W.DataChoice, prepared, status: str | None) -> None:
+def race_view(handle: R.RaceHandle, key: str, choice: DataChoice, prepared, status: str | None) -> None:
     if handle.key != key:
         st.info(
             "Settings changed since this run: the charts below show the last run with its own settings. "
@@ -237,23 +215,23 @@ def race_view(handle: R.RaceHandle, key: str, choice: W.DataChoice, prepared, st
         )
         if choice.series is not None:
             with st.expander("The data you chose now (not trained yet)", expanded=choice.upload is not None):
-                W.preview_section(choice, prepared, key="chart.preview.next")
+                P.preview_section(choice, prepared, key="chart.preview.next")
     if handle.initial_from:
         st.caption(
             f"This race continued from the uploaded model {handle.initial_from}: the link alone does not "
             "reproduce it (upload the same file)."
         )
-    live = status in W.LIVE_STATUSES
-    every = W.PAUSED_INTERVAL if status == "paused" else W.LIVE_INTERVAL
+    live = status in L.LIVE_STATUSES
+    every = L.PAUSED_INTERVAL if status == "paused" else L.LIVE_INTERVAL
     st.fragment(curves_panel, run_every=every if live else None)()
     st.subheader("Inside the GRU: gate activations")
-    st.fragment(gates_panel, run_every=W.GATES_INTERVAL if status == "running" else None)()
+    st.fragment(gates_panel, run_every=L.GATES_INTERVAL if status == "running" else None)()
     snap = handle.live.snapshot()
     st.subheader("Forecasts on the test part")
-    W.forecast_section(handle, snap)
-    W.results_section(handle, snap)
+    P.forecast_section(handle, snap)
+    P.results_section(handle, snap)
     with st.expander("The data of this run"):
-        W.preview_section(W.DataChoice(series=handle.prepared.raw), handle.prepared, key="chart.preview.run")
+        P.preview_section(DataChoice(series=handle.prepared.raw), handle.prepared, key="chart.preview.run")
 
 
 def sync_replay(handle: R.RaceHandle | None) -> None:
@@ -263,51 +241,49 @@ def sync_replay(handle: R.RaceHandle | None) -> None:
         return
     snap = handle.live.snapshot()
     if len(snap.interventions) > handle.iv_seen:
-        st.session_state[S.REPLAY_KEY] = R.share_config(handle, snap).interventions
+        st.session_state[S.REPLAY_KEY] = C.share_config(handle, snap).interventions
         handle.iv_seen = len(snap.interventions)
 
 
 def page() -> None:
-    W.app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
+    app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
     handle: R.RaceHandle | None = st.session_state.get("race")
     sync_replay(handle)
-    cfg, choice = W.sidebar_config()
-    W.sync_url(cfg)
-    names = S.contestant_labels(cfg.optimizers) if cfg.optimizers else ["…"]
+    cfg, choice = sidebar_config()
+    sync_url(cfg)
+    names = cfg.labels if cfg.contestants else ["…"]
     st.title("Optimizer race: " + " vs ".join(names))
     st.markdown(
         "**Same GRU, same starting weights, same mini-batches, same seed** — the only difference between "
         "the curves below is the optimizer. Press **Train** and watch them learn."
     )
-    W.show_query_notices()
-    W.presets_section(expanded=handle is None)
+    show_query_notices()
+    P.presets_section(expanded=handle is None)
     key = S.config_key(cfg, choice.digest)
-    initial, _ = W.loaded_model(cfg)
-    if initial is not None and R.engine_can_continue():
+    initial, _ = M.loaded_model(st.session_state, cfg)
+    if initial is not None:
         key += f"&init={initial.digest}"
-    else:
-        initial = None
-    W.preset_note(cfg, key)
+    P.preset_note(cfg)
     prepared, problems = check(cfg, choice, key)
     running = handle is not None and handle.live.running
-    replay_note(cfg, running, prepared)
+    P.replay_note(cfg, running, prepared)
     status = controls(cfg, choice, key, names, prepared, problems, handle, initial)
     if handle is None:
         if choice.series is not None:
             st.subheader("The data")
-        W.preview_section(choice, prepared)
+        P.preview_section(choice, prepared)
         if prepared is not None:
             sizes = prepared.sizes
             st.caption(
                 f"{sizes['train']:,} training, {sizes['val']:,} validation and {sizes['test']:,} test "
-                f"windows of {cfg.lookback} values each; the GRU predicts the next {cfg.horizon} value(s)."
+                f"windows of {cfg.data.lookback} values each; the GRU predicts the next {cfg.data.horizon} value(s)."
             )
-        W.models_section(None, None, cfg)
+        P.models_section(None, None, cfg)
         return
     race_view(handle, key, choice, prepared, status)
-    W.models_section(handle, handle.live.snapshot(), cfg)
+    P.models_section(handle, handle.live.snapshot(), cfg)
     handle.drawn_status = status  # this full run got to the end: the fragments compare against it
-    handle.final_drawn = status not in W.LIVE_STATUSES
+    handle.final_drawn = status not in L.LIVE_STATUSES
 
 
 st.session_state[IN_FULL_RUN] = True

@@ -1,5 +1,5 @@
 """The Streamlit app, run headless with ``streamlit.testing.v1.AppTest``, plus the pure helpers behind it
-(URL encoding, upload handling, results table, verdict).
+(settings <-> URL, upload handling, results table, verdict, model files).
 
 In AppTest the live fragment's timer does not tick by itself: after clicking Train a test waits for the
 race's thread through ``session_state["race"]`` and runs the script again, as the timer would.
@@ -17,11 +17,25 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from gru_ui import runs as R
-from gru_ui import state as S
-from gru_ui import widgets as W
+from gru_core.config import (
+    MAX_CONTESTANTS,
+    SETTINGS,
+    Contestant,
+    RunConfig,
+    contestant_labels,
+    parse_interventions,
+    to_query,
+)
+from gru_ui.race import changes as C
+from gru_ui.race import models as M
+from gru_ui.race import panels as P
+from gru_ui.race import results as Res
+from gru_ui.race import session as R
+from gru_ui.race import settings as S
+from gru_ui.race.upload import read_upload
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+OLD_NAMES = ("data", "col", "date", "splitby", "fit", "hidden", "layers", "batch", "restore", "clip", "seed")
 TIMEOUT = 60
 
 
@@ -68,7 +82,7 @@ def train_and_wait(at: AppTest, timeout: float = 120) -> R.RaceHandle:
 def _stop_leftover_races():
     yield
     # a failed test must not leave a thread training into the next one
-    for live in list(R._ACTIVE):
+    for live in R.all_races():
         live.stop()
         live.join(10)
 
@@ -84,7 +98,7 @@ def test_app_loads_with_defaults():
     assert not train.disabled
     assert at.button(key="btn.stop").disabled
     assert not at.error
-    assert at.session_state[S.wkey("data")] == "noisy_sine"
+    assert at.session_state[S.wkey("source")] == "noisy_sine"
     assert at.session_state[S.wkey("epochs")] == 60
     assert "Limits:" in texts(at.sidebar.caption)
     assert "series" in str(chart_specs(at)[0]["layout"]["title"]["text"]).lower() or chart_specs(at)
@@ -155,11 +169,11 @@ def test_stop_keeps_what_was_trained():
 def test_changing_a_setting_keeps_the_last_run_on_screen():
     at = make_app(epochs="2", hidden="8")
     train_and_wait(at)
-    at.slider(key=S.wkey("hidden")).set_value(12).run()
+    at.slider(key=S.wkey("hidden_size")).set_value(12).run()
     no_exception(at)
     assert "Settings changed since this run" in texts(at.info)
     assert "Adam · train" in trace_names(at)
-    assert at.session_state["race"].cfg.hidden == 8
+    assert at.session_state["race"].cfg.model.hidden_size == 8
     assert not at.button(key="btn.train").disabled
 
 
@@ -242,14 +256,14 @@ def test_good_csv_upload_gives_column_pickers_and_trains():
     at = make_app(data="csv", epochs="2", hidden="4")
     at.file_uploader(key="upload").set_value(("prices.csv", data, "text/csv")).run()
     no_exception(at)
-    assert at.selectbox(key=S.wkey("csv_value")).options
-    at.selectbox(key=S.wkey("csv_value")).set_value("price").run()
-    assert at.selectbox(key=S.wkey("csv_date")).value in ("", "date")
+    assert at.selectbox(key=S.wkey("column")).options
+    at.selectbox(key=S.wkey("column")).set_value("price").run()
+    assert at.selectbox(key=S.wkey("date_column")).value in ("", "date")
     at.text_input(key=S.wkey("units")).set_value("EUR per kg").run()
     assert not at.button(key="btn.train").disabled, texts(at.error)
     handle = train_and_wait(at)
     assert handle.series_name == "price" and handle.units == "EUR per kg"
-    assert at.query_params.get("col") == "price" and at.query_params.get("units") == "EUR per kg"
+    assert at.query_params.get("column") == "price" and at.query_params.get("units") == "EUR per kg"
     forecast = [s for s in chart_specs(at) if "Forecast" in s["layout"]["title"]["text"]][0]
     assert "EUR per kg" in forecast["layout"]["yaxis"]["title"]["text"]
 
@@ -276,19 +290,19 @@ def test_query_params_set_the_widgets_and_round_trip():
     no_exception(at)
     assert not at.warning or "link" not in texts(at.warning)
     ss = at.session_state
-    assert ss[S.wkey("data")] == "sunspots"
-    assert ss[S.wkey("lookback")] == 30 and ss[S.wkey("hidden")] == 16 and ss[S.wkey("layers")] == 2
-    assert ss[S.wkey("train_pct")] == 70 and ss[S.wkey("val_pct")] == 15
-    assert ss[S.wkey("fit_on")] == "all" and ss[S.wkey("restore_best")] is False
-    assert at.slider(key=S.wkey("hidden")).value == 16
+    assert ss[S.wkey("source")] == "sunspots"
+    assert ss[S.wkey("lookback")] == 30 and ss[S.wkey("hidden_size")] == 16 and ss[S.wkey("num_layers")] == 2
+    assert ss[S.SPLIT_KEYS[0]] == 70 and ss[S.SPLIT_KEYS[1]] == 15
+    assert ss[S.wkey("fit_scaler_on")] == "all" and ss[S.wkey("restore_best")] is False
+    assert at.slider(key=S.wkey("hidden_size")).value == 16
     assert "SGD vs Adam (keras)" in at.title[0].value
-    assert ss[S.okey(0, "hp.momentum")] == 0.9 and ss[S.okey(0, "hp.lr")] == 0.05
-    assert ss[S.okey(1, "flavor")] == "keras" and ss[S.okey(1, "hp.lr")] == 0.001
+    assert ss[S.okey(0, "hyper.momentum")] == 0.9 and ss[S.okey(0, "hyper.lr")] == 0.05
+    assert ss[S.okey(1, "flavor")] == "keras" and ss[S.okey(1, "hyper.lr")] == 0.001
     assert any("leaks" in w for w in [str(x.value) for x in at.warning])  # fit on all: leakage warning
     # the URL now holds the whole configuration, and reading it back gives the same configuration
-    cfg, notes = S.decode_query(dict(at.query_params))
+    cfg, notes = S.page_query(dict(at.query_params))
     assert notes == []
-    assert S.encode_query(cfg) == S.encode_query(S.config_from_state(at.session_state.to_dict()))
+    assert to_query(cfg) == to_query(S.config_from_state(at.session_state.to_dict()))
     assert at.query_params["opt"] == ["sgd:lr=0.05,momentum=0.9", "adam:keras:lr=0.001"]
 
 
@@ -330,21 +344,12 @@ def test_hostile_query_params_fall_back_to_defaults_with_a_warning():
     assert "x" * 100 not in warning  # huge values are shortened in the notice
     assert "too long" in warning
     ss = at.session_state
-    defaults = S.default_config()
-    for name in (
-        "lookback",
-        "hidden",
-        "layers",
-        "epochs",
-        "seed",
-        "dropout",
-        "data",
-        "scaler",
-        "restore_best",
-    ):
-        assert ss[S.wkey(name)] == getattr(defaults, name), name
-    assert [ss[S.okey(i, "key")] for i in ss["opt_ids"]] == ["adam", "rmsprop"]
-    assert ss[S.okey(0, "hp.lr")] == 0.001  # adam's bad lr ignored: registry default
+    defaults = S.PAGE_DEFAULT
+    for name in ("lookback", "hidden_size", "num_layers", "epochs", "dropout", "source", "scaler", "restore_best"):
+        assert ss[S.wkey(name)] == defaults.get(name), name
+    assert ss[S.wkey("seed")] == defaults.seed
+    assert [ss[S.okey(i, "optimizer")] for i in ss["opt_ids"]] == ["adam", "rmsprop"]
+    assert ss[S.okey(0, "hyper.lr")] == 0.001  # adam's bad lr ignored: registry default
     assert not at.button(key="btn.train").disabled
 
 
@@ -354,32 +359,164 @@ def test_decode_query_never_raises_on_garbage():
     for _ in range(300):
         params = {}
         for _ in range(rng.randint(0, 6)):
-            name = rng.choice([*S.QUERY_NAMES, "x", ""])
+            name = rng.choice([*to_query(S.PAGE_DEFAULT), *OLD_NAMES, "x", ""])
             value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
             params[name] = [value, value[::-1]] if rng.random() < 0.2 else value
-        cfg, notes = S.decode_query(params)
-        assert isinstance(cfg, S.LabConfig) and isinstance(notes, list)
+        cfg, notes = S.page_query(params)
+        assert isinstance(cfg, RunConfig) and isinstance(notes, list)
         assert (
-            1 <= cfg.lookback <= S.LIMITS["lookback"] and 1 <= len(cfg.optimizers) <= S.LIMITS["optimizers"]
+            1 <= cfg.data.lookback <= SETTINGS["lookback"].limit and 1 <= len(cfg.contestants) <= MAX_CONTESTANTS
         )
-        assert cfg.train_pct + cfg.val_pct <= 95
+        assert S.split_percent(cfg.data.split) is not None and cfg.data.split[0] + cfg.data.split[1] <= 0.95
+        S.widget_state(cfg)  # the widgets can show it
 
 
 def test_encode_decode_round_trip():
-    cfg = S.default_config()
-    cfg.lookback, cfg.dropout, cfg.clip, cfg.seed, cfg.schedule = 33, 0.25, 2.5, 123, "cosine"
-    cfg.optimizers = [
-        S.OptEntry("adam", "pytorch", {"lr": 3e-4, "amsgrad": True}),
-        S.OptEntry("rmsprop", "keras", {"lr": 0.002}),
-        S.OptEntry("adam"),
+    cfg = S.PAGE_DEFAULT.replace(lookback=33, dropout=0.25, clip_norm=2.5, schedule="cosine")
+    cfg.seeds = [123]
+    cfg.contestants = [
+        Contestant("adam", "pytorch", {"lr": 3e-4, "amsgrad": True}),
+        Contestant("rmsprop", "keras", {"lr": 0.002}),
+        Contestant("adam"),
     ]
-    back, notes = S.decode_query(S.encode_query(cfg))
+    back, notes = S.page_query(to_query(cfg))
     assert notes == []
-    assert S.encode_query(back) == S.encode_query(cfg)
-    assert back.optimizers[0].hyper["lr"] == 3e-4 and back.optimizers[0].hyper["amsgrad"] is True
-    assert S.contestant_labels(back.optimizers) == ["Adam", "RMSprop (keras)", "Adam #2"]
-    too_many, notes = S.decode_query({"opt": ["adam"] * 9})
-    assert len(too_many.optimizers) == S.LIMITS["optimizers"] and notes
+    assert to_query(back) == to_query(cfg)
+    assert back.contestants[0].hyper["lr"] == 3e-4 and back.contestants[0].hyper["amsgrad"] is True
+    assert contestant_labels(back.contestants) == ["Adam", "RMSprop (keras)", "Adam #2"]
+    too_many, notes = S.page_query({"opt": ["adam"] * 9})
+    assert len(too_many.contestants) == MAX_CONTESTANTS and notes
+
+
+OLD_LINK = "hidden=16&batch=8&split=70,15,15&patience=0&clip=0&fit=all&opt=adam:lr=0.01&seed=3"
+NEW_LINK = ("hidden_size=16&batch_size=8&split=0.7,0.15,0.15&patience=none&clip_norm=none&fit_scaler_on=all"
+            "&opt=adam:lr=0.01&seeds=3,")  # fmt: skip
+
+
+def _params(link: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for item in link.split("&"):
+        k, _, v = item.partition("=")
+        out.setdefault(k, []).append(v)
+    return out
+
+
+def test_a_link_made_before_the_one_run_configuration_opens_the_same_run():
+    old, old_notes = S.page_query(_params(OLD_LINK))
+    new, new_notes = S.page_query(_params(NEW_LINK))
+    assert old_notes == [] and new_notes == []
+    assert old.to_dict() == new.to_dict()
+    want = S.PAGE_DEFAULT.replace(hidden_size=16, batch_size=8, split=(0.7, 0.15, 0.15), patience=None,
+                                  clip_norm=None, fit_scaler_on="all")  # fmt: skip
+    want.contestants, want.seeds = [Contestant("adam", hyper={"lr": 0.01})], [3]
+    assert to_query(old) == to_query(want) and old.seed == 3
+    assert old.model_config() == want.model_config() and old.train_config() == want.train_config()
+    # … and on the page: the widgets show it, and the URL is rewritten with the one names
+    at = make_app(**_params(OLD_LINK))
+    no_exception(at)
+    assert not at.warning or "ignored" not in texts(at.warning)
+    ss = at.session_state
+    assert ss[S.wkey("hidden_size")] == 16 and ss[S.wkey("batch_size")] == 8 and ss[S.wkey("seed")] == 3
+    assert (ss[S.SPLIT_KEYS[0]], ss[S.SPLIT_KEYS[1]]) == (70, 15)
+    assert ss[S.wkey("patience")] == 0 and ss[S.wkey("clip_norm")] == 0 and ss[S.wkey("fit_scaler_on")] == "all"
+    assert to_query(S.config_from_state(ss.to_dict())) == to_query(want)
+    assert at.query_params["hidden_size"] == "16" and "hidden" not in at.query_params
+    assert at.query_params["seeds"] == "3," and at.query_params["opt"] == "adam:lr=0.01"
+
+
+def test_settings_round_trip_widgets_run_config_url_run_config():
+    cfg = S.PAGE_DEFAULT.replace(
+        source="sunspots", lookback=31, horizon=3, split=(0.75, 0.05, 0.2), split_by="series", scaler="standard",
+        fit_scaler_on="all", hidden_size=12, num_layers=2, variant="classic", init="keras", dropout=0.15,
+        dtype="float32", epochs=7, batch_size=16, patience=4, restore_best=False, clip_norm=0.5, schedule="step",
+        step_every=3, step_gamma=0.25, shuffle=False,
+    )  # fmt: skip
+    cfg.seeds = [99]
+    cfg.contestants = [Contestant("sgd", hyper={"lr": 0.05, "momentum": 0.9}), Contestant("rmsprop", "keras"),
+                       Contestant("sgd", hyper={"lr": 0.01})]  # fmt: skip
+    cfg.interventions = [{"step": 5, "optimizer": "SGD #2", "field": "lr", "new": 0.02}]
+    state = S.widget_state(cfg)
+    assert state[S.wkey("hidden_size")] == 12 and state[S.SPLIT_KEYS[0]] == 75 and state[S.wkey("seed")] == 99
+    from_widgets = S.config_from_state(state)
+    assert from_widgets.to_dict() == cfg.replace().to_dict() | {"contestants": from_widgets.to_dict()["contestants"]}
+    assert to_query(from_widgets) == to_query(cfg)
+    back, notes = S.page_query(to_query(from_widgets))
+    assert notes == [] and back.to_dict() == from_widgets.to_dict()
+    # 0 = off at the widget boundary, None in the run
+    off = S.config_from_state({**state, S.wkey("patience"): 0, S.wkey("clip_norm"): 0.0})
+    assert off.train.patience is None and off.train.clip_norm is None
+    assert S.widget_state(off)[S.wkey("patience")] == 0 and S.widget_state(off)[S.wkey("clip_norm")] == 0.0
+    # through the page: the widgets it draws write the same URL
+    at = make_app(**to_query(cfg))
+    no_exception(at)
+    assert not at.warning or "ignored" not in texts(at.warning)
+    assert dict(at.query_params) == {k: v if isinstance(v, str) or len(v) > 1 else v[0] for k, v in
+                                     to_query(cfg).items()}  # fmt: skip
+
+
+def _old_build(prepared, hidden, layers, horizon, variant, init, dropout, dtype, epochs, batch, patience, restore,
+               clip, schedule, seed, entries):  # fmt: skip
+    """The race page's hand-over before the one run configuration (gru_ui/runs.py build_race, verbatim)."""
+    import math
+
+    from gru_core.model.gru import GRUConfig
+    from gru_core.train import TrainConfig
+
+    labels = contestant_labels(entries)
+    contestants = [Contestant(e.optimizer, flavor=e.flavor, hyper=e.full_hyper(), label=label)
+                   for e, label in zip(entries, labels)]  # fmt: skip
+    model = GRUConfig(input_size=1, hidden_size=hidden, output_size=horizon, num_layers=layers, variant=variant,
+                      init=init, dropout=dropout, dtype=dtype, seed=seed)  # fmt: skip
+    n_batches = math.ceil(len(prepared.X_train) / batch)
+    log_every = max(1, n_batches // 8) if n_batches >= 40 else 0
+    train = TrainConfig(epochs=epochs, batch_size=batch, patience=patience or None, restore_best=restore,
+                        clip_norm=clip or None, shuffle=True, seed=seed, schedule=schedule,
+                        log_every=log_every)  # fmt: skip
+    return model, train, contestants
+
+
+@pytest.mark.parametrize("batch", [8, 64])  # 8: more than 40 mini-batches an epoch, so log_every > 0
+def test_the_race_the_page_starts_gets_the_same_configuration_as_before(batch):
+    from gru_core.data.datasets import load_dataset
+
+    entries = [Contestant("adam", hyper={"lr": 0.01}), Contestant("rmsprop", "keras"), Contestant("adam")]
+    at = make_app(hidden="12", layers="2", horizon="2", variant="classic", init="keras", dropout="0.2",
+                  dtype="float32", epochs="9", batch=str(batch), patience="4", restore="0", clip="1.5",
+                  schedule="cosine", seed="17", lookback="15",
+                  opt=["adam:lr=0.01", "rmsprop:keras", "adam"])  # fmt: skip
+    no_exception(at)
+    cfg = S.config_from_state(at.session_state.to_dict())
+    prepared, problems = R.check_config(cfg, load_dataset("noisy_sine"))
+    assert problems == []
+    race = R.build_race(prepared, cfg)
+    model, train, contestants = _old_build(prepared, 12, 2, 2, "classic", "keras", 0.2, "float32", 9, batch, 4,
+                                           False, 1.5, "cosine", 17, entries)  # fmt: skip
+    assert race.model_config == model and race.train_config == train
+    assert (train.log_every > 0) == (batch == 8)
+    got = [(r.contestant.optimizer, r.contestant.flavor, r.contestant.hyper, r.contestant.name)
+           for r in race.runs.values()]  # fmt: skip
+    assert got == [(c.optimizer, c.flavor, c.hyper, c.label) for c in contestants]
+    assert list(race.runs) == ["Adam", "RMSprop (keras)", "Adam #2"]
+
+
+def test_a_race_page_model_file_opens_under_its_own_label():
+    """The gate inspector names a model file by ``load_model(...).info.label``: the contestant's label."""
+    from gru_core.data.datasets import load_dataset
+    from gru_core.model.files import load_model
+
+    cfg = S.PAGE_DEFAULT.replace(epochs=1, hidden_size=4)
+    cfg.contestants = [Contestant("adam"), Contestant("adam", hyper={"lr": 0.01}), Contestant("rmsprop", "keras")]
+    series = load_dataset("noisy_sine")
+    prepared, problems = R.check_config(cfg, series)
+    assert problems == []
+    handle = R.start_race(prepared, cfg, None, series, {}, max_races=8)
+    assert handle.live.join(60)
+    models = M.snapshot_models(handle, handle.live.snapshot())
+    for name in ("Adam", "Adam #2", "RMSprop (keras)"):
+        ck = load_model(M.model_file(handle, name, models))
+        assert ck.info.label == name
+        assert np.array_equal(ck.model.params.flat, handle.race.runs[name].model.params.flat)
+        assert ck.run.labels == handle.labels
 
 
 def test_duplicate_optimizers_race_under_distinct_labels():
@@ -394,7 +531,7 @@ def test_add_and_remove_optimizer_buttons():
     at = make_app()
     for _ in range(4):
         at.button(key="opt.add").click().run()
-    assert len(at.session_state["opt_ids"]) == S.LIMITS["optimizers"]
+    assert len(at.session_state["opt_ids"]) == MAX_CONTESTANTS
     assert at.button(key="opt.add").disabled
     at.button(key="opt.0.remove").click().run()
     assert len(at.session_state["opt_ids"]) == 5
@@ -410,12 +547,12 @@ def test_read_upload_turns_every_problem_into_a_message():
         (b"%PDF-1.4 ...", "PDF"),
         (b"date,price\n2020-01-01,1\n", "usable row"),
         (b"a;b\nx;y\nz;w\n", "numbers"),
-        (b"x" * (S.LIMITS["upload_mb"] * 1024 * 1024 + 1), "limit"),
+        (b"x" * (S.PAGE_LIMITS["upload_mb"] * 1024 * 1024 + 1), "limit"),
     ]:
-        up = R.read_upload(data, "f.csv")
+        up = read_upload(data, "f.csv")
         assert up.series is None and up.error and fragment.lower() in up.error.lower(), (fragment, up.error)
         assert "f.csv" in up.error
-    ok = R.read_upload(
+    ok = read_upload(
         ("t,v\n" + "\n".join(f"{i},{i * 0.5}" for i in range(50))).encode(), "ok.csv", date_column=""
     )
     assert ok.error is None and len(ok.series) == 50 and ok.columns.numeric_columns
@@ -450,19 +587,19 @@ def test_results_table_and_verdict():
             "linear": {"mse": 2.0, "rmse": 1.41, "mae": 1.0, "mape": 7.0, "r2": 0.7},
         },
     }
-    table = R.results_table(result)
+    table = Res.results_table(result)
     assert list(table["model"])[:2] == ["Adam", "RMSprop"]
     assert table.loc[table["model"] == "Adam", "winner"].item() == "★ best"
     assert "diverged at step 3" in table.loc[table["model"] == "RMSprop", "status"].item()
     assert {"MSE", "RMSE", "MAE", "MAPE %", "R²", "train time (s)"} <= set(table.columns)
-    shown = R.format_table(table)
+    shown = Res.format_table(table)
     assert shown.loc[shown["model"] == "RMSprop", "MSE"].item() == "—"
     assert shown.loc[shown["model"] == "Adam", "train time (s)"].item() == "1.50"
     assert shown.loc[shown["model"] == "Adam", "best epoch"].item() == "9"
-    assert "beats" in R.verdict(result) and "NOT" not in R.verdict(result)
+    assert "beats" in Res.verdict(result) and "NOT" not in Res.verdict(result)
     result["baselines"]["persistence"].update(mse=0.5, rmse=0.7)
-    assert "does NOT beat" in R.verdict(result, "USD")
-    assert "tomorrow = today" in R.verdict(result)
+    assert "does NOT beat" in Res.verdict(result, "USD")
+    assert "tomorrow = today" in Res.verdict(result)
 
 
 def _prepared_noisy_sine(cfg):
@@ -475,8 +612,7 @@ def _prepared_noisy_sine(cfg):
 
 
 def test_orphaned_race_is_stopped_and_server_limit_holds():
-    cfg = S.default_config()
-    cfg.epochs, cfg.hidden = 2000, 4
+    cfg = S.PAGE_DEFAULT.replace(epochs=2000, hidden_size=4)
     prepared, series = _prepared_noisy_sine(cfg)
     handle = R.start_race(prepared, cfg, "k", series, {}, max_races=8)
     try:
@@ -496,8 +632,7 @@ def test_orphaned_race_is_stopped_and_server_limit_holds():
 def test_dropped_session_stops_its_race():
     import gc
 
-    cfg = S.default_config()
-    cfg.epochs, cfg.hidden = 2000, 4
+    cfg = S.PAGE_DEFAULT.replace(epochs=2000, hidden_size=4)
     prepared, series = _prepared_noisy_sine(cfg)
     handle = R.start_race(prepared, cfg, "k", series, {}, max_races=8)
     live = handle.live
@@ -555,7 +690,7 @@ def test_pause_step_change_learning_rate_resume_and_replay_exactly():
     stepped = handle.live.snapshot()
     assert stepped.status == "paused" and stepped.step == snap.step + 3
     # a new learning rate for Adam: applies from the next step, shown as pending until then
-    lr = at.select_slider(key=W.lr_key(handle, 0))
+    lr = at.select_slider(key=P.lr_key(handle, 0))
     assert lr.value == 0.001 and not lr.disabled
     lr.set_value(0.05).run()
     no_exception(at)
@@ -590,9 +725,9 @@ def test_pause_step_change_learning_rate_resume_and_replay_exactly():
     epochs = final.epoch
     # the URL and the JSON export carry the change; both replay the run exactly
     assert at.query_params["iv"] == f"Adam@{stepped.step + 1}:0.05"
-    exported = json.loads(R.run_json(handle, final))
+    exported = json.loads(Res.run_json(handle, final))
     assert exported["interventions"] == final.interventions and exported["pauses"] == final.pauses
-    cfg, notes = R.config_from_run_json(R.run_json(handle, final))
+    cfg, notes = Res.config_from_run_json(Res.run_json(handle, final))
     assert notes == [] and cfg.interventions[0]["new"] == 0.05
     query = {k: v for k, v in dict(at.query_params).items()}
     query["epochs"] = str(epochs)
@@ -603,33 +738,33 @@ def test_pause_step_change_learning_rate_resume_and_replay_exactly():
     assert replayed.interventions == final.interventions
     assert _history_numbers(replayed.history) == _history_numbers(final.history)
     assert [r["test"] for r in replayed.result["runs"]] == [r["test"] for r in final.result["runs"]]
-    from_json = S.encode_query(cfg)
+    from_json = to_query(cfg)
     from_json["epochs"] = str(epochs)
-    assert from_json == S.encode_query(S.decode_query(query)[0])  # the JSON export replays the same run
+    assert from_json == to_query(S.page_query(query)[0])  # the JSON export replays the same run
 
 
 def test_interventions_round_trip_through_the_url():
-    cfg = S.default_config()
-    cfg.optimizers = [S.OptEntry("adam"), S.OptEntry("rmsprop", "keras", {"lr": 0.001}), S.OptEntry("adam")]
+    cfg = S.PAGE_DEFAULT.replace()
+    cfg.contestants = [Contestant("adam"), Contestant("rmsprop", "keras", {"lr": 0.001}), Contestant("adam")]
     cfg.interventions = [
         {"step": 123, "optimizer": "Adam", "field": "lr", "new": 0.1 + 0.2},  # not a short decimal: exact
         {"step": 400, "optimizer": "RMSprop (keras)", "field": "lr", "new": 0.002},
         {"step": 401, "optimizer": "Adam #2", "field": "lr", "new": 1e-5},
     ]
-    q = S.encode_query(cfg)
+    q = to_query(cfg)
     assert q["iv"] == "Adam@123:0.30000000000000004;RMSprop (keras)@400:0.002;Adam #2@401:1e-05"
-    back, notes = S.decode_query(q)
+    back, notes = S.page_query(q)
     assert notes == []
     assert back.interventions == cfg.interventions
-    assert S.encode_query(back) == q
-    assert "iv" not in S.encode_query(S.default_config())  # no changes: no parameter
-    assert S.config_key(back) == S.config_key(S.decode_query({**q, "iv": ""})[0])  # compared on their own
+    assert to_query(back) == q
+    assert "iv" not in to_query(S.PAGE_DEFAULT)  # no changes: no parameter
+    assert S.config_key(back) == S.config_key(S.page_query({**q, "iv": ""})[0])  # compared on their own
 
 
 def test_the_link_of_a_run_keeps_changes_it_made_and_replayed_ones_it_has_not_reached():
     from types import SimpleNamespace
 
-    cfg = S.default_config()
+    cfg = S.PAGE_DEFAULT.replace()
     cfg.interventions = [
         {"step": 30, "optimizer": "Adam", "field": "lr", "new": 0.01},
         {"step": 80, "optimizer": "RMSprop", "field": "lr", "new": 0.002},
@@ -641,12 +776,12 @@ def test_the_link_of_a_run_keeps_changes_it_made_and_replayed_ones_it_has_not_re
         {"step": 42, "optimizer": "Adam", "field": "lr", "old": 0.02, "new": 0.05},  # … slid further
     ]
     snap = SimpleNamespace(step=50, interventions=applied)
-    assert S.encode_query(R.share_config(handle, snap))["iv"] == "Adam@30:0.01;Adam@42:0.05;RMSprop@80:0.002"
+    assert to_query(C.share_config(handle, snap))["iv"] == "Adam@30:0.01;Adam@42:0.05;RMSprop@80:0.002"
     later = SimpleNamespace(step=90, interventions=[*applied, {**cfg.interventions[1], "old": 0.01}])
-    assert S.encode_query(R.share_config(handle, later))["iv"] == "Adam@30:0.01;Adam@42:0.05;RMSprop@80:0.002"
+    assert to_query(C.share_config(handle, later))["iv"] == "Adam@30:0.01;Adam@42:0.05;RMSprop@80:0.002"
     start = SimpleNamespace(step=0, interventions=[])
-    assert R.share_config(handle, start).interventions == cfg.interventions
-    merged = R.merge_changes(applied)
+    assert C.share_config(handle, start).interventions == cfg.interventions
+    merged = C.merge_changes(applied)
     assert merged[1] == {"step": 42, "optimizer": "Adam", "field": "lr", "old": 0.01, "new": 0.05}
 
 
@@ -675,7 +810,7 @@ def test_hostile_interventions_in_the_link_are_ignored_with_a_warning():
     for _ in range(200):
         rng = random.Random(_)
         text = "".join(rng.choice("Adam@RMSprop:;0123456789.e-#( )") for _ in range(rng.randint(0, 60)))
-        ivs, notes = S.decode_interventions(text, S.default_config().optimizers)
+        ivs, notes = parse_interventions(text, S.PAGE_DEFAULT.contestants)
         assert all(iv["step"] >= 1 and 1e-5 <= iv["new"] <= 1.0 for iv in ivs)
 
 
@@ -695,9 +830,9 @@ def test_model_download_round_trips_through_load_model():
     handle = _finished_race(at)
     labels = [b.label for b in at.get("download_button")]
     assert "Download Adam model (.npz)" in labels and "Download RMSprop model (.npz)" in labels
-    models = R.snapshot_models(handle, handle.live.snapshot())
+    models = M.snapshot_models(handle, handle.live.snapshot())
     for name in ("Adam", "RMSprop"):
-        ck = load_model(R.model_file(handle, name, models))
+        ck = load_model(M.model_file(handle, name, models))
         run = handle.race.runs[name]
         assert np.array_equal(ck.model.params.flat, run.model.params.flat)
         assert ck.model.config == run.model.config
@@ -706,10 +841,16 @@ def test_model_download_round_trips_through_load_model():
             for key, value in st.items():
                 if isinstance(value, np.ndarray):
                     assert np.array_equal(ck.optimizer.state[pname][key], value)
-        assert ck.data_config["lookback"] == 12 and ck.data_config["dataset"] == "noisy_sine"
+        assert ck.data_config["lookback"] == 12 and ck.run.data.source == "noisy_sine"
         assert ck.data_config["split"] == [0.8, 0.1, 0.1] and ck.data_config["scaler"] == "minmax"
         assert ck.info.label == name and ck.info.epochs_trained == 2
         assert ck.scaler == handle.prepared.scaler.to_dict()
+        # the file records the run that trained it, and the keys the command line writes
+        assert to_query(ck.run) == to_query(handle.cfg) and ck.run.seed == handle.cfg.seed
+        assert (ck.info.optimizer, ck.info.flavor, ck.info.seed, ck.info.status) == (
+            run.contestant.optimizer, "pytorch", handle.cfg.seed, "finished")  # fmt: skip
+        assert ck.info.metrics["test"]["rmse"] > 0 and ck.info.series["name"] == handle.series_name
+        assert ck.info.query == handle.query
 
 
 def _hostile_models() -> dict[str, bytes]:
@@ -740,7 +881,7 @@ def _hostile_models() -> dict[str, bytes]:
 
 def test_hostile_model_upload_shows_an_error_and_keeps_the_session():
     files = _hostile_models()
-    ss = {S.wkey("hidden"): 32, S.wkey("lookback"): 20, "race": "keep me", W.MODEL_KEY: "the previous model"}
+    ss = {S.wkey("hidden_size"): 32, S.wkey("lookback"): 20, "race": "keep me", M.MODEL_KEY: "the previous model"}
     expected = {  # words of the model-file loader's own messages (load_model)
         "a.npz": "it is not a zip archive (wrong file type?)",
         "b.npz": "(truncated or not a zip archive)",
@@ -752,16 +893,16 @@ def test_hostile_model_upload_shows_an_error_and_keeps_the_session():
     }
     for name, fragment in expected.items():
         before = dict(ss)
-        up = W.handle_model_upload(ss, files[name], name)
+        up = M.handle_model_upload(ss, files[name], name)
         assert up.error and up.error.startswith(f"{name} cannot be used: "), (name, up.error)
         assert fragment in up.error.lower(), (name, up.error)
-        assert ss[W.MODEL_ERROR_KEY] == up.error
-        assert {k: v for k, v in ss.items() if k != W.MODEL_ERROR_KEY} == {
-            k: v for k, v in before.items() if k != W.MODEL_ERROR_KEY
+        assert ss[M.MODEL_ERROR_KEY] == up.error
+        assert {k: v for k, v in ss.items() if k != M.MODEL_ERROR_KEY} == {
+            k: v for k, v in before.items() if k != M.MODEL_ERROR_KEY
         }, name
-    up = W.handle_model_upload(ss, files["good.npz"], "good.npz")
-    assert up.error is None and ss[W.MODEL_KEY] is up and W.MODEL_ERROR_KEY not in ss
-    assert ss[S.wkey("hidden")] == 5 and ss[S.wkey("lookback")] == 9 and ss["race"] == "keep me"
+    up = M.handle_model_upload(ss, files["good.npz"], "good.npz")
+    assert up.error is None and ss[M.MODEL_KEY] is up and M.MODEL_ERROR_KEY not in ss
+    assert ss[S.wkey("hidden_size")] == 5 and ss[S.wkey("lookback")] == 9 and ss["race"] == "keep me"
 
 
 def test_uploaded_model_sets_the_widgets_and_the_next_train_continues_from_it():
@@ -769,15 +910,15 @@ def test_uploaded_model_sets_the_widgets_and_the_next_train_continues_from_it():
 
     at = make_app(epochs="2", hidden="6", lookback="12")
     handle = _finished_race(at)
-    data = R.model_file(handle, "Adam", R.snapshot_models(handle, handle.live.snapshot()))
+    data = M.model_file(handle, "Adam", M.snapshot_models(handle, handle.live.snapshot()))
     fresh = make_app(epochs="1")
     fresh.file_uploader(key="model_upload").set_value(("bad.npz", b"junk bytes", "application/octet-stream")).run()
     no_exception(fresh)
-    assert "bad.npz" in texts(fresh.error) and fresh.session_state[S.wkey("hidden")] == 32
+    assert "bad.npz" in texts(fresh.error) and fresh.session_state[S.wkey("hidden_size")] == 32
     fresh.file_uploader(key="model_upload").set_value(("adam.npz", data, "application/octet-stream")).run()
     no_exception(fresh)
-    assert fresh.session_state[S.wkey("hidden")] == 6 and fresh.session_state[S.wkey("lookback")] == 12
-    assert fresh.slider(key=S.wkey("hidden")).value == 6
+    assert fresh.session_state[S.wkey("hidden_size")] == 6 and fresh.session_state[S.wkey("lookback")] == 12
+    assert fresh.slider(key=S.wkey("hidden_size")).value == 6
     assert "The next Train continues from adam.npz" in texts(fresh.success)
     continued = train_and_wait(fresh)
     assert continued.initial_from == "adam.npz"
@@ -799,17 +940,18 @@ def test_every_preset_round_trips_through_the_url_and_prepares():
         if cfg is None:
             assert preset.page, key
             continue
-        back, notes = S.decode_query(S.encode_query(cfg))
+        back, notes = S.page_query(to_query(cfg))
         assert notes == [], (key, notes)
-        assert S.encode_query(back) == S.encode_query(cfg) and back.interventions == cfg.interventions
-        prepared, problems = R.check_config(cfg, load_dataset(cfg.data))
+        assert to_query(back) == to_query(cfg) and back.interventions == cfg.interventions
+        prepared, problems = R.check_config(cfg, load_dataset(cfg.data.source))
         assert problems == [] and prepared is not None, (key, problems)
         R.build_race(prepared, cfg)  # the engine accepts it (interventions included)
     tin = S.PRESETS["tin_study"].config
-    assert (tin.lookback, tin.hidden, tin.dropout, tin.batch) == (20, 64, 0.3, 64)
-    assert (tin.patience, tin.restore_best, tin.split, tin.split_by) == (3, False, (0.81, 0.09, 0.1), "series")
-    assert (tin.scaler, tin.fit_on, tin.init) == ("minmax", "all", "keras")
-    assert all(e.flavor == "keras" and e.hyper["lr"] == 0.01 for e in tin.optimizers)
+    assert (tin.data.lookback, tin.model.hidden_size, tin.model.dropout, tin.train.batch_size) == (20, 64, 0.3, 64)
+    assert (tin.train.patience, tin.train.restore_best, tin.data.split, tin.data.split_by) == (
+        3, False, (0.81, 0.09, 0.1), "series")  # fmt: skip
+    assert (tin.data.scaler, tin.data.fit_scaler_on, tin.model.init) == ("minmax", "all", "keras")
+    assert all(c.flavor == "keras" and c.hyper["lr"] == 0.01 for c in tin.contestants)
     assert "not shipped" in S.PRESETS["tin_study"].note
 
 
@@ -819,13 +961,13 @@ def test_preset_button_sets_every_widget_and_the_url():
     no_exception(at)
     preset = S.PRESETS["lr_too_high"]
     cfg = S.config_from_state(at.session_state.to_dict())
-    assert S.encode_query(cfg) == S.encode_query(preset.config)
+    assert to_query(cfg) == to_query(preset.config)
     assert at.query_params["iv"] == "RMSprop@251:1" and at.query_params["epochs"] == "30"
     assert preset.watch in texts(at.info)
     assert "replays 1 learning-rate change" not in texts(at.info) and "Train will replay 1" in texts(at.info)
     at.button(key="preset.tin_study").click().run()
     no_exception(at)
-    assert at.session_state[S.wkey("split_by")] == "series" and at.session_state[S.wkey("train_pct")] == 81
+    assert at.session_state[S.wkey("split_by")] == "series" and at.session_state[S.SPLIT_KEYS[0]] == 81
     assert at.session_state[S.okey(0, "flavor")] == "keras" and at.session_state[S.REPLAY_KEY] == []
     assert "not shipped" in texts(at.info)
 

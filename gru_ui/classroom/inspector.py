@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from gru_core.classroom.inspector import (
+    SPLITS,
     InspectedModel,
     InspectorError,
     inspect_split,
@@ -84,7 +85,7 @@ def target_text(label: Any) -> str:
 def _digest(model: GRURegressor, prepared: Prepared) -> str:
     h = hashlib.sha1(np.ascontiguousarray(model.params.flat).tobytes())
     h.update(repr(model.config).encode())
-    for s in ("val", "test"):
+    for s in SPLITS:
         h.update(np.ascontiguousarray(prepared.arrays(s)[0]).tobytes())
     return h.hexdigest()
 

@@ -67,7 +67,7 @@ def live_plotly_chart(
     """Show ``fig`` under a stable ``key``; later calls with the same key redraw the chart in place.
 
     ``spec``: ``fig.to_json()`` if the caller has it already (an unchanged live figure is not serialised
-    again at every redraw; see ``runs.figure_json``)."""
+    again at every redraw; see ``gru_ui.race.live.figure_json``)."""
     if MODE == "plotly_chart":
         st.plotly_chart(fig, key=key, config=config, theme=None)
         return

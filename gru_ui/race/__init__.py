@@ -1,0 +1,17 @@
+"""The optimizer race page's family (``pages/race.py``): settings, the race in its thread, results, files.
+
+Modules, imports only downward (Streamlit only in the last three)::
+
+    settings.py   the page's default run, its own limits, presets, widget keys <-> RunConfig, the URL
+    upload.py     the series: a registry dataset or an uploaded CSV, within the page's limits
+    session.py    checks before Train, the engine's Race, the server's race registry and watchdog, RaceHandle
+    changes.py    learning rates changed mid-race: pending, merged, described, replayed by the link
+    results.py    the results table, verdict, forecast data, CSV/JSON exports
+    models.py     model files: download a trained contestant, upload one to continue training
+    live.py       the live figures, rebuilt only when what they show changed (shared with the benchmark)
+    live_plot.py  a Plotly chart redrawn in place (a tiny st.components.v2 component)
+    sidebar.py    the settings widgets and the session's first run from the URL
+    panels.py     the main sections: scenarios, preview, live views, forecasts and results, model files
+
+A run is a :class:`gru_core.config.RunConfig` throughout; nothing here keeps a second list of settings.
+"""

@@ -1,0 +1,116 @@
+"""The live race's redraw path without Streamlit: how often the page redraws, and the loss chart and gate
+heatmaps built only when what they show has changed (:func:`cached_figure`), serialised once per figure.
+
+Shared with ``bench/bench_longrun.py``, which measures the page's own code path without a browser.  The
+figures themselves are :mod:`gru_ui.figures`'; the Streamlit side is :mod:`gru_ui.race.panels`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gru_core.train.live import Snapshot
+from gru_ui import figures as F
+
+from .changes import changes
+from .session import RaceHandle
+
+__all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL", "REBUILD_FACTOR", "cached_figure",
+           "figure_json", "gate_figure", "gate_key", "loss_figure", "loss_key"]  # fmt: skip
+
+REBUILD_FACTOR = 5.0  # a live figure is rebuilt at most once per 5× its building time
+LIVE_INTERVAL = 0.5  # seconds between redraws of the loss curves and status columns while a race runs
+GATES_INTERVAL = 1.5  # seconds between redraws of the gate heatmaps (they change once per epoch)
+PAUSED_INTERVAL = 2.0  # while paused nothing trains: the curves are looked at (and kept alive) less often
+LIVE_STATUSES = ("running", "paused")  # a race in these states is still going: keep redrawing
+
+
+def cached_figure(
+    handle: RaceHandle, slot: str, key: Any, build: Any, live: bool = True, update: Any = None, style: Any = None
+) -> Any:
+    """The figure for ``slot``, rebuilt only when ``key`` (what it shows) changed.
+
+    An unchanged figure is sent again as it was: no building, and the browser has nothing to redraw.
+    ``update(old_figure)`` may refresh the old figure in place instead of building a new one (it returns
+    None when it cannot); only while ``style`` (how it is drawn: layer, presentation mode, …; part of
+    ``key`` too) is the one the old figure was built with.  While the race runs, a figure is also not
+    rebuilt sooner than ``REBUILD_FACTOR`` times its own building time after the last build, so on a slow
+    machine drawing never takes more than a fifth of the time and the training thread keeps the CPU.
+    """
+    now = time.perf_counter()
+    hit = handle.fig_cache.get(slot)
+    if hit is not None:
+        old_key, fig, built_at, cost, old_style = hit
+        if old_key == key or (live and old_style == style and now - built_at < REBUILD_FACTOR * cost):
+            return fig
+        if update is not None and old_style == style and update(fig) is not None:
+            handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now, style)
+            return fig
+    fig = build()
+    handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now, style)
+    return fig
+
+
+def figure_json(handle: RaceHandle, slot: str, fig: Any) -> str:
+    """``fig.to_json()``, computed once per figure of ``slot`` (a live chart is re-sent at every redraw;
+    an unchanged figure is not serialised again)."""
+    hit = handle.fig_cache.get(f"{slot}.json")
+    if hit is not None and hit[0] is fig:
+        return hit[1]
+    text = fig.to_json()
+    handle.fig_cache[f"{slot}.json"] = (fig, text)
+    return text
+
+
+def loss_key(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, present: bool) -> tuple:
+    """Everything the loss chart shows: it is rebuilt only when this changes."""
+    return (
+        snap.status,
+        tuple((n, len(h)) for n, h in snap.history.items()),
+        tuple((n, r.get("status"), r.get("best_epoch"), r.get("diverged_step")) for n, r in snap.runs.items()),
+        tuple((iv["optimizer"], iv["step"], iv["new"], bool(iv.get("pending"))) for iv in changes(handle, snap)),
+        tuple((p["step"], p["changed"]) for p in snap.pauses if p.get("changed")),
+        log_y,
+        smooth,
+        present,
+    )
+
+
+def loss_figure(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, present: bool = False):
+    """The live loss chart of the page: curves (thinned to ``F.MAX_POINTS``), best / early-stop /
+    divergence markers, learning-rate changes (applied and pending) and the pauses that changed something."""
+    fig = F.loss_curves(
+        snap.history,
+        log_y=log_y,
+        smooth=smooth,
+        markers=snap.runs,
+        colors=handle.colors,
+        total_epochs=snap.total_epochs if snap.status in LIVE_STATUSES else None,
+        interventions=changes(handle, snap),
+        pauses=snap.pauses,
+        steps_per_epoch=handle.n_batches,
+    )
+    return F.present(fig, present)
+
+
+def gate_key(snap: Snapshot, layer: int, present: bool) -> tuple:
+    return (snap.status, snap.step if snap.status == "paused" else None,
+            tuple(len(h) for h in snap.history.values()), layer, present)  # fmt: skip
+
+
+def gate_figure(handle: RaceHandle, snap: Snapshot, name: str, layer: int, present: bool = False):
+    """One contestant's live gate heatmaps, from the cache when nothing changed (updated in place when
+    only the values did)."""
+    gates = (snap.gates or {}).get(name)
+    live = snap.status in LIVE_STATUSES
+
+    def build():
+        fig = F.gate_heatmaps(gates, handle.race.gate_input, layer=layer, name=name, color=handle.colors.get(name))
+        return F.present(fig, present)
+
+    def update(fig):
+        return F.update_gate_heatmaps(fig, gates, handle.race.gate_input, layer)
+
+    key = gate_key(snap, layer, present)
+    return cached_figure(handle, f"gates.{name}", key, build, live=live, update=update, style=(layer, present))

@@ -1,0 +1,472 @@
+"""The race page's main sections in Streamlit: the classroom scenarios, the series preview, the live views
+of a race (status line, loss curves, one column per optimizer with its live learning-rate control, the
+gate heatmaps), the forecasts and results with their downloads, and the model files.
+
+Nothing here computes: numbers come from the engine through :mod:`gru_ui.race.session`,
+:mod:`~gru_ui.race.results` and :mod:`~gru_ui.race.changes`, figures from :mod:`gru_ui.figures`
+(the live ones through :mod:`~gru_ui.race.live`), every number is formatted by :mod:`gru_core.fmt`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from gru_core.config import RunConfig, lr_bounds
+from gru_core.fmt import num
+from gru_core.train.live import Snapshot
+from gru_ui import figures as F
+from gru_ui.shell import chart, explain, presenting
+
+from . import changes as C
+from . import live as L
+from . import models as M
+from . import results as R
+from . import settings as S
+from .live_plot import live_plotly_chart
+from .session import RaceHandle, batches_per_epoch, heartbeat, progress, steps_per_second
+from .sidebar import DataChoice
+from .upload import series_label, series_units
+
+__all__ = ["VIEW_KEYS", "forecast_section", "live_curves", "live_gates", "lr_key", "models_section", "preset_note",
+           "presets_section", "preview_section", "replay_note", "results_section"]  # fmt: skip
+
+VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", "hstep": "view.hstep"}
+WINNER_ROW = "background-color: #fff3c4; font-weight: 700"  # the results table's ★ row
+
+
+# ----------------------------------------------------------------------------------------------------------
+# presets
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _apply_preset(key: str) -> None:
+    S.apply_preset(st.session_state, key)
+
+
+def presets_section(expanded: bool) -> None:
+    """The classroom scenarios, one click each."""
+    with st.expander("Classroom scenarios: one click sets everything", icon=":material/school:", expanded=expanded):
+        presets = list(S.PRESETS.values())
+        for col, p in zip(st.columns(len(presets)), presets):
+            with col:
+                st.markdown(f"**{html.escape(p.title)}**")
+                st.caption(p.watch)
+                if p.config is not None:
+                    st.button("Load", key=f"preset.{p.key}", on_click=_apply_preset, args=(p.key,))
+                elif p.page:
+                    try:
+                        st.page_link(p.page, label="Open the page →")
+                    except Exception:  # noqa: BLE001 - the page is not installed (yet): say so, never crash
+                        st.caption("(the Vanishing gradients page is not part of this installation yet)")
+
+
+def preset_note(cfg: RunConfig) -> None:
+    """What to watch for, while the settings are still those of the preset last loaded."""
+    pk = st.session_state.get(S.PRESET_KEY)
+    preset = S.PRESETS.get(pk) if pk else None
+    if preset is None or preset.config is None or S.config_key(preset.config) != S.config_key(cfg):
+        return
+    note = f"\n\n{preset.note}" if preset.note else ""
+    st.info(f"**{preset.title}.** {preset.watch}{note}", icon=":material/school:")
+
+
+def replay_note(cfg: RunConfig, running: bool, prepared: Any) -> None:
+    """Say so when the next Train replays recorded learning-rate changes (from a link or the last run)."""
+    if not cfg.interventions or running:
+        return
+    spe = batches_per_epoch(prepared, cfg) if prepared is not None else None
+    n = len(cfg.interventions)
+    what = f"{n} learning-rate change{'s' if n != 1 else ''}"
+    head = (
+        f"This link replays {what}" if st.session_state.get("iv_from_link") else f"Train will replay {what}"
+    )
+    lines = C.describe_interventions(cfg.interventions, spe)
+    c1, c2 = st.columns([5, 1], vertical_alignment="center")
+    c1.info(
+        f"⚙ **{head}** at the same mini-batches as recorded, so the run comes out the same: "
+        + "; ".join(lines)
+        + ".",
+        icon=":material/replay:",
+    )
+    c2.button(
+        "Forget them",
+        key="btn.forget_iv",
+        on_click=lambda: st.session_state.update({S.REPLAY_KEY: [], "iv_from_link": 0}),
+        help="Train without these learning-rate changes.",
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the series
+# ----------------------------------------------------------------------------------------------------------
+
+
+def preview_section(choice: DataChoice, prepared: Any, key: str = "chart.preview") -> None:
+    """The chosen series with its train / validation / test parts shaded."""
+    s = choice.series
+    if s is None:
+        return
+    regions = None
+    if prepared is not None:
+        idx = s.index
+        regions = []
+        for split, label in (("train", "train"), ("val", "validation"), ("test", "test")):
+            pos = getattr(prepared, f"pos_{split}")
+            if len(pos):
+                regions.append((label, idx[int(pos[0, 0])], idx[int(pos[-1, -1])]))
+    fig = F.series_preview(s, units=series_units(s), name=series_label(s), regions=regions)
+    chart(fig, key=key, name="series")
+    for note in choice.notes:
+        st.caption(f"ℹ️ {note}")
+    explain(
+        "The whole series, oldest on the left. The GRU learns from the blue-shaded training part, "
+        "early stopping watches the orange validation part, and the green test part (the most recent "
+        "values) is kept for the final exam. Look for: does the test part look like what came before?"
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# live views
+# ----------------------------------------------------------------------------------------------------------
+
+STATUS_TEXT = {"running": "training", "paused": "paused", "finished": "finished", "early_stopped": "early stop",
+               "stopped": "stopped", "diverged": "DIVERGED"}  # fmt: skip
+
+
+def lr_key(handle: RaceHandle, index: int) -> str:
+    """Session key of the live learning-rate control of contestant ``index`` of this race."""
+    return f"live.lr.{handle.rid}.{index}"
+
+
+def _lr_changed(handle: RaceHandle, name: str, key: str) -> None:
+    """Callback of a live learning-rate control: tell the engine (it applies it before the next step)."""
+    value = st.session_state.get(key)
+    if handle.live.snapshot().status not in L.LIVE_STATUSES or value is None:
+        return
+    try:
+        C.set_lr(handle, name, float(value))
+    except ValueError as exc:
+        st.session_state["lr_error"] = f"{name}: {exc}"
+
+
+def lr_options(handle: RaceHandle, name: str) -> list[float]:
+    """The learning rates the live control offers: a 1-2-3-5 log grid within the optimizer's range, plus
+    the configured value and every value a replayed change sets (fixed for the race)."""
+    run = handle.race.runs[name]
+    low, high = lr_bounds(run.contestant)
+    replayed = [float(iv["new"]) for iv in handle.cfg.interventions if iv.get("optimizer") == name]
+    return S.log_grid(low, high, float(run.contestant.hyper.get("lr", run.opt.lr)), *replayed)
+
+
+def lr_control(handle: RaceHandle, snap: Snapshot, name: str, index: int, base: float) -> None:
+    """The contestant's learning rate as a live control (a select slider on a log grid)."""
+    key = lr_key(handle, index)
+    options = lr_options(handle, name)
+    if base not in options:  # e.g. a change made in another tab of the same session: show it anyway
+        options = sorted({*options, base})
+    if handle.lr_shown.get(name) != base or key not in st.session_state:
+        st.session_state[key] = base  # follow the engine (first draw, replayed change)
+        handle.lr_shown[name] = base
+    run = snap.runs.get(name) or {}
+    active = snap.status in L.LIVE_STATUSES and run.get("status") in (None, "running")
+    st.select_slider(
+        "learning rate (change it live)", options=options, key=key, format_func=lambda v: f"{v:g}",
+        on_change=_lr_changed, args=(handle, name, key), disabled=not active,
+        help="Applies from the next mini-batch, is marked ⚙ on the loss chart and is recorded in the run "
+        "(the link and the JSON export replay it). Pause first to change it at an exact point.",
+    )  # fmt: skip
+
+
+def _status_rows(run: dict, snap: Snapshot, lr_now: str) -> list[tuple[str, str]]:
+    ratio = run.get("update_ratio")
+    finite = ratio is not None and math.isfinite(ratio)
+    share = f" ({num(100 * ratio, '.2g')} % of ‖θ‖)" if finite else ""
+    return [
+        ("epoch", f"{run.get('epoch', 0)} / {snap.total_epochs}"),
+        ("train loss", num(run.get("train_loss"))),
+        ("validation loss", num(run.get("val_loss"))),
+        ("best validation", f"{num(run.get('best_val'))} (epoch {run.get('best_epoch') or '—'})"),
+        ("gradient norm", num(run.get("grad_norm"), 3)),
+        ("update size ‖Δθ‖", num(run.get("update_norm"), 3) + share),
+        ("learning rate", lr_now),
+    ]
+
+
+def status_columns(handle: RaceHandle, snap: Snapshot) -> None:
+    """Side by side, one column per optimizer: epoch, losses, gradient norm, update size, learning rate
+    (a live control while the race goes on), progress, status."""
+    names = handle.labels
+    per_row = min(len(names), 3)
+    base = C.base_lrs(handle, snap)
+    pending = {iv["optimizer"] for iv in C.pending_changes(handle, snap)}
+    for start in range(0, len(names), per_row):
+        for j, (col, name) in enumerate(zip(st.columns(per_row), names[start : start + per_row])):
+            run = snap.runs.get(name) or {}
+            color = handle.colors.get(name) or F.color_for(name, start + j)
+            status = run.get("status") or ("training" if snap.status in L.LIVE_STATUSES else "waiting")
+            if status == "running" and snap.status == "paused":
+                status = "paused"
+            with col:
+                st.markdown(f"<div style='border-left:8px solid {color};padding-left:10px'><span style='font-size:"
+                            f"1.35em;font-weight:700;color:{color}'>{html.escape(name)}</span></div>",
+                            unsafe_allow_html=True)  # fmt: skip
+                if status == "diverged":
+                    st.markdown(f":red[**✖ DIVERGED** at step {run.get('diverged_step')} "
+                                f"(epoch {run.get('diverged_epoch')})]")  # fmt: skip
+                elif status == "early_stopped":
+                    st.markdown(f"**⏹ early stop** after epoch {run.get('epoch')} (best: {run.get('best_epoch')})")
+                else:
+                    st.markdown(f"**{STATUS_TEXT.get(status, status)}**")
+                lr_now = num(run.get("lr"), 3)
+                if name in pending:
+                    lr_now += f" → {num(base.get(name), 3)} from the next step"
+                st.markdown("\n".join(f"- {a}: **{b}**" for a, b in _status_rows(run, snap, lr_now)))
+                st.progress(progress(handle, snap, name))
+                if snap.status in L.LIVE_STATUSES and name in handle.race.runs:
+                    lr_control(handle, snap, name, start + j, base[name])
+    if st.session_state.get("lr_error"):
+        st.error(st.session_state.pop("lr_error"))
+
+
+def loss_section(handle: RaceHandle, snap: Snapshot) -> None:
+    st.session_state.setdefault(VIEW_KEYS["log"], True)
+    c1, c2, _ = st.columns([1, 2, 3])
+    log_y = c1.toggle("log scale", key=VIEW_KEYS["log"],
+                      help="Loss on a logarithmic axis: late progress and small differences stay visible.")  # fmt: skip
+    smooth = c2.slider("smoothing (display only)", 0.0, 0.95, key=VIEW_KEYS["smooth"], step=0.05,
+                       help="Exponential moving average of the drawn curves; the raw curves stay faint "
+                       "underneath.")  # fmt: skip
+    present = presenting()
+    fig = L.cached_figure(
+        handle, "loss", L.loss_key(handle, snap, log_y, smooth, present),
+        lambda: L.loss_figure(handle, snap, log_y, smooth, present), live=snap.status in L.LIVE_STATUSES,
+        style=(log_y, smooth, present),  # a new view is drawn at once, even mid-race
+    )  # fmt: skip
+    spec = L.figure_json(handle, "loss", fig)
+    live_plotly_chart(fig, key="live-loss", config=F.chart_config("loss-curves"), spec=spec)
+    shown = C.changes(handle, snap)
+    if shown:
+        lines = C.describe_interventions(shown, handle.n_batches)
+        pend = [" (from the next step)" if iv.get("pending") else "" for iv in shown]
+        st.markdown("**⚙ Learning-rate changes in this run:** "
+                    + " · ".join(html.escape(t) + p for t, p in zip(lines, pend)))  # fmt: skip
+    explain(
+        "Solid: training loss (mean over each epoch's mini-batches). Dashed: validation loss on data the "
+        "optimizer never trains on. ★ best validation epoch · ┃ early stop · ✖ divergence · ⚙ a learning rate "
+        "changed by hand · ‖ a pause in which something changed. Look for: which colour falls faster, and "
+        "whether a dashed curve turns back up while its solid one keeps falling (the model has started to "
+        "memorise the training data)."
+    )
+
+
+def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
+    """The fast-moving part of a live race: status line, loss curves and the per-optimizer columns."""
+    t0 = time.perf_counter()
+    heartbeat(handle.live)
+    total = max(1, snap.total_epochs)
+    done = steps_per_second(snap)
+    speed = f" · {num(done, ',.0f')} training steps/s" if done and snap.status != "paused" else ""
+    state_txt = {"running": "Training", "paused": "‖ Paused", "finished": "Finished", "stopped": "Stopped",
+                 "error": "Error", "idle": "Starting"}.get(snap.status, snap.status)  # fmt: skip
+    where = f"epoch {snap.epoch} / {total}"
+    if snap.status == "paused":
+        within = snap.step - snap.epoch * handle.n_batches
+        where += f" · step {snap.step:,}" + (
+            f" ({within} of {handle.n_batches} mini-batches into epoch {snap.epoch + 1})" if within > 0 else ""
+        )
+        st.markdown(f"#### {state_txt} at {where}")
+    else:
+        st.markdown(f"#### {state_txt}: {where} · {num(snap.elapsed, '.1f')} s{speed}")
+    if snap.status == "error":
+        st.error(f"Training failed: {snap.error}")
+    loss_section(handle, snap)
+    status_columns(handle, snap)
+    ms = (time.perf_counter() - t0) * 1000
+    handle.redraw_ms = ms if handle.redraw_ms is None else 0.7 * handle.redraw_ms + 0.3 * ms
+    if snap.status in L.LIVE_STATUSES:
+        every = L.PAUSED_INTERVAL if snap.status == "paused" else L.LIVE_INTERVAL
+        gates = ""
+        if handle.gates_ms:
+            gates = f", gates {num(handle.gates_ms, '.0f')} ms every {num(L.GATES_INTERVAL, 'g')} s"
+        st.caption(f"redraw: curves {num(handle.redraw_ms, '.0f')} ms every {num(every, 'g')} s{gates}{speed}",
+                   help="Wall time to build and send the charts at each refresh (the training thread "
+                   "runs meanwhile and shares the CPU).")  # fmt: skip
+
+
+def live_gates(handle: RaceHandle, snap: Snapshot) -> None:
+    """The gate heatmaps of every optimizer (they change once per epoch: refreshed less often)."""
+    t0 = time.perf_counter()
+    n_layers = handle.cfg.model.num_layers
+    layer = -1
+    if n_layers > 1:
+        layer = st.radio("Layer", list(range(n_layers)), index=n_layers - 1, key=VIEW_KEYS["layer"],
+                         format_func=lambda i: f"layer {i + 1}", horizontal=True)  # fmt: skip
+    names = handle.labels
+    per_row = min(len(names), 3)
+    present = presenting()
+    for start in range(0, len(names), per_row):
+        for j, (col, name) in enumerate(zip(st.columns(per_row), names[start : start + per_row])):
+            fig = L.gate_figure(handle, snap, name, layer, present)
+            with col:
+                live_plotly_chart(fig, key=f"live-gates-{start + j}", config=F.chart_config(f"gates-{name}"),
+                                  spec=L.figure_json(handle, f"gates.{name}", fig))  # fmt: skip
+    explain(
+        "Each optimizer's GRU reading the same validation window (top line, oldest value left). Rows: "
+        "update gate z (1 = keep the old state), reset gate r (0 = forget it), candidate n and hidden "
+        "state h, one row per hidden unit. Same starting weights, so the pictures begin identical; look for "
+        "how they drift apart as the optimizers train."
+    )
+    ms = (time.perf_counter() - t0) * 1000
+    handle.gates_ms = ms if handle.gates_ms is None else 0.7 * handle.gates_ms + 0.3 * ms
+
+
+# ----------------------------------------------------------------------------------------------------------
+# forecast and results
+# ----------------------------------------------------------------------------------------------------------
+
+
+def forecast_section(handle: RaceHandle, snap: Snapshot) -> None:
+    p = handle.prepared
+    step = 0
+    if p.horizon > 1:
+        step = st.slider("Horizon step shown", 1, p.horizon, key=VIEW_KEYS["hstep"]) - 1
+    paused = snap.result is None and snap.status == "paused" and bool(snap.forecasts)
+    data = R.forecast_data(p, snap.result, step, forecasts=snap.forecasts if paused else None)
+    c1, c2 = st.columns([3, 1])
+    with c1:
+        title = "Forecast vs truth on the test part"
+        if p.horizon > 1:
+            title += f" ({step + 1} step{'s' if step else ''} ahead)"
+        if paused:
+            title += f", as of the pause (epoch {snap.epoch})"
+        fig = F.forecast_plot(data["x"], data["truth"], data["predictions"], data["baselines"], units=handle.units,
+                              series_name=handle.series_name, colors=handle.colors, title=title)  # fmt: skip
+        chart(fig, key="chart.forecast", name="forecast")
+        if snap.result is None and not paused:
+            explain(
+                "The GRU forecasts appear here when training ends or is paused (press Pause or Stop to see "
+                "them now). Black: the real values; grey dotted: persistence (tomorrow = today); dash-dot: "
+                "linear autoregression on the same window."
+            )
+        else:
+            explain(
+                "Black: the real test values. Each colour: one optimizer's GRU, one step ahead. Look for a "
+                "coloured line that merely repeats the black one shifted right: that forecast copies the "
+                "previous value and is no better than the grey dotted persistence line."
+            )
+    with c2:
+        st.markdown(f"**Test error** ({html.escape(handle.units or 'series units')})")
+        st.dataframe(R.error_summary(p, snap.result, snap.forecasts if paused else None), hide_index=True)
+        st.caption(f"{len(p.y_test_raw):,} test targets, in the series' own units. Lower is better.")
+
+
+def _highlight_winner(row: pd.Series) -> list[str]:
+    return [WINNER_ROW if row.get("winner") else ""] * len(row)
+
+
+def results_section(handle: RaceHandle, snap: Snapshot) -> None:
+    result = snap.result
+    if result is None:
+        return
+    st.subheader("Results on the test part")
+    table = R.results_table(result)
+    text = R.verdict(result, handle.units)
+    best_beats = "does NOT" not in text and "No optimizer" not in text
+    (st.success if best_beats else st.warning)(text)
+    shown = R.format_table(table.drop(columns=["kind"]))
+    st.dataframe(shown.style.apply(_highlight_winner, axis=1), hide_index=True, width="stretch")
+    if handle.units in ("", "unitless"):
+        units_txt = "RMSE and MAE in the series' own units (MSE in their square)"
+    else:
+        units_txt = f"RMSE and MAE in {handle.units} (MSE in its square)"
+    st.caption(
+        f"{units_txt}, MAPE in percent, R² without units; lower is "
+        "better except R² (1 = perfect). MAPE means little when values come close to 0. ★ best: the "
+        "optimizer with the lowest test MSE. Train time: this optimizer's own seconds of computation."
+    )
+    if handle.exports is None or handle.exports.get("version") != snap.version:
+        handle.exports = {"version": snap.version, "curves": R.curves_csv(snap.history),
+                          "metrics": R.metrics_csv(table, handle.units), "json": R.run_json(handle, snap)}  # fmt: skip
+    c1, c2, c3, _ = st.columns([1.1, 1.1, 1.4, 0.6])
+    c1.download_button("Download curves (CSV)", handle.exports["curves"], file_name="gru-lab-curves.csv",
+                       mime="text/csv", on_click="ignore", key="dl.curves")  # fmt: skip
+    c2.download_button("Download metrics (CSV)", handle.exports["metrics"], file_name="gru-lab-metrics.csv",
+                       mime="text/csv", on_click="ignore", key="dl.metrics")  # fmt: skip
+    c3.download_button(
+        "Download the whole run (JSON)", handle.exports["json"], file_name="gru-lab-run.json",
+        mime="application/json", on_click="ignore", key="dl.json",
+        help="Settings, learning-rate changes and pauses, every epoch's numbers and the test metrics.",
+    )  # fmt: skip
+    st.caption("Charts: the camera icon in each chart's toolbar saves a PNG.")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# saving and reloading trained models
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _on_model_upload() -> None:
+    f = st.session_state.get("model_upload")
+    if f is None:  # the file was removed from the uploader: keep what was loaded (Forget drops it)
+        return
+    try:
+        data = f.getvalue()
+    except Exception as exc:  # noqa: BLE001 - a broken upload is reported, never raised
+        st.session_state[M.MODEL_ERROR_KEY] = f"{getattr(f, 'name', 'the file')} could not be read: {exc}"
+        return
+    M.handle_model_upload(st.session_state, data, f.name)
+
+
+def _forget_model() -> None:
+    st.session_state.pop(M.MODEL_KEY, None)
+    st.session_state.pop(M.MODEL_ERROR_KEY, None)
+
+
+def models_section(handle: RaceHandle | None, snap: Snapshot | None, cfg: RunConfig) -> None:
+    """Save each trained model (while paused or after the race) and upload one to continue training."""
+    st.subheader("Save or continue a trained model")
+    if handle is not None and snap is not None:
+        models = M.snapshot_models(handle, snap)
+        if models is None:
+            st.caption("The trained models can be saved while the race is paused or after it has ended.")
+        else:
+            cols = st.columns(min(len(handle.labels), 3) or 1)
+            for i, name in enumerate(handle.labels):
+                cols[i % len(cols)].download_button(
+                    f"Download {name} model (.npz)",
+                    data=lambda name=name, models=models: M.model_file(handle, name, models),
+                    file_name=M.model_file_name(handle, name, models["epoch"]),
+                    mime="application/octet-stream", on_click="ignore", key=f"dl.model.{i}",
+                    help=f"{name}'s weights after epoch {models['epoch']} (step {models['step']:,}), its "
+                    "optimizer state, the run's settings and the fitted scaler, in one NumPy .npz file (no "
+                    "pickles). Upload it below to continue training.",
+                )  # fmt: skip
+            explain(
+                "One file per optimizer: what it learned so far, ready to continue training here later, "
+                "to open in the Gate inspector or to forecast with `python -m gru_core forecast`."
+            )
+    st.file_uploader(
+        "Continue training: upload a model saved here (.npz)", type=["npz"], key="model_upload",
+        on_change=_on_model_upload, max_upload_size=M.MODEL_UPLOAD_MB,
+        help="The model settings (size, layers, variant, precision, lookback) are set to match the file; the "
+        "next Train starts from its weights, and from its optimizer state for the same optimizer.",
+    )  # fmt: skip
+    if st.session_state.get(M.MODEL_ERROR_KEY):
+        st.error(st.session_state[M.MODEL_ERROR_KEY], icon=":material/block:")
+    up: M.ModelUpload | None = st.session_state.get(M.MODEL_KEY)
+    if up is not None:
+        usable, problems = M.loaded_model(st.session_state, cfg)
+        if usable is not None:
+            st.success(f"The next Train continues from {up.summary()}.", icon=":material/save:")
+        else:
+            st.warning(f"Loaded {up.summary()}, but it does not fit the current settings ({'; '.join(problems)}): "
+                       "Train starts from fresh weights.", icon="⚠️")  # fmt: skip
+        for note in up.notes:
+            st.caption(f"ℹ️ {note}")
+        st.button("Forget the uploaded model", key="btn.forget_model", on_click=_forget_model)
