@@ -1,11 +1,12 @@
 """A long race through the page's own code path: does the server stay light after ten minutes?
 
-What the race page does while a race trains, without a browser: ``runs.start_race`` (a ``RaceHandle``
-around a ``LiveRace`` thread), then at the page's cadence (``runs.LIVE_INTERVAL``, ``GATES_INTERVAL``)
-a snapshot, the heartbeat, the loss chart through ``runs.cached_figure`` / ``runs.loss_figure`` and the
-gate heatmaps through ``runs.gate_figure``, each serialised with ``runs.figure_json`` as the live chart
-component sends it.  Every ``--lr-every`` seconds it pauses, changes Adam's learning rate (``runs.set_lr``)
-and resumes, as a teacher would, so markers and pauses are drawn too.
+What the race page does while a race trains, without a browser: ``gru_ui.race.session.start_race`` (a
+``RaceHandle`` around a ``LiveRace`` thread) for the page's default run (``settings.PAGE_DEFAULT``), then
+at the page's cadence (``gru_ui.race.live.LIVE_INTERVAL``, ``GATES_INTERVAL``) a snapshot, the heartbeat,
+the loss chart through ``live.cached_figure`` / ``live.loss_figure`` and the gate heatmaps through
+``live.gate_figure``, each serialised with ``live.figure_json`` as the live chart component sends it.
+Every ``--lr-every`` seconds it pauses, changes Adam's learning rate (``changes.set_lr``) and resumes, as
+a teacher would, so markers and pauses are drawn too.
 
 Reports the server's memory (RSS, from /proc/self/status) at 1 minute and at the end, and its growth
 (target: under 20 %), the redraw time per update (mean and p95, and the same for the last minute
@@ -30,10 +31,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gru_core.config import SETTINGS  # noqa: E402
 from gru_core.data.datasets import load_dataset  # noqa: E402
 from gru_ui import figures as F  # noqa: E402
-from gru_ui import runs as R  # noqa: E402
-from gru_ui import state as S  # noqa: E402
+from gru_ui.race import changes as C  # noqa: E402
+from gru_ui.race import live as L  # noqa: E402
+from gru_ui.race import session as R  # noqa: E402
+from gru_ui.race import settings as S  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -61,27 +65,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", type=float, default=1.0, help="minute of the reference RSS (default 1)")
     ap.add_argument("--data", default="noisy_sine")
     ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--epochs", type=int, default=S.LIMITS["epochs"])
+    ap.add_argument("--epochs", type=int, default=SETTINGS["epochs"].limit)
     ap.add_argument("--lr-every", type=float, default=60.0, help="seconds between learning-rate changes")
     ap.add_argument("--check", action="store_true", help="exit 1 if memory grew by 20 %% or more")
     args = ap.parse_args(argv)
 
     total = args.minutes * 60.0
     baseline_at = min(args.baseline * 60.0, total / 2)
-    cfg = S.default_config()
-    cfg.data, cfg.hidden, cfg.epochs = args.data, args.hidden, args.epochs
-    series = load_dataset(cfg.data)
+    cfg = S.PAGE_DEFAULT.replace(source=args.data, hidden_size=args.hidden, epochs=args.epochs)
+    series = load_dataset(cfg.data.source)
     prepared, problems = R.check_config(cfg, series)
     if problems:
         print("configuration problems:", problems)
         return 2
-    labels = S.contestant_labels(cfg.optimizers)
+    labels = cfg.labels
     key = S.config_key(cfg)
     rss_start = rss_mb()
     handle = R.start_race(prepared, cfg, key, series, F.assign_colors(labels), max_races=8)
-    print(f"long run: {cfg.data}, hidden {cfg.hidden}, {', '.join(labels)}, {handle.n_batches} mini-batches "
-          f"per epoch, {args.minutes:g} min; redraw every {R.LIVE_INTERVAL:g} s (gates every "
-          f"{R.GATES_INTERVAL:g} s)", flush=True)  # fmt: skip
+    print(f"long run: {cfg.data.source}, hidden {cfg.model.hidden_size}, {', '.join(labels)}, {handle.n_batches} "
+          f"mini-batches per epoch, {args.minutes:g} min; redraw every {L.LIVE_INTERVAL:g} s (gates every "
+          f"{L.GATES_INTERVAL:g} s)", flush=True)  # fmt: skip
 
     loss_ms: list[float] = []
     gate_ms: list[float] = []
@@ -109,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                     if handle.live.snapshot().status == "paused":
                         break
                     time.sleep(0.01)
-                R.set_lr(handle, "Adam", lrs[n_changes % 2])
+                C.set_lr(handle, "Adam", lrs[n_changes % 2])
                 handle.live.resume()
                 n_changes += 1
                 next_lr = now + args.lr_every
@@ -117,11 +120,11 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             snap = handle.live.snapshot()
             R.heartbeat(handle.live)
-            live = snap.status in R.LIVE_STATUSES
-            fig = R.cached_figure(handle, "loss", R.loss_key(handle, snap, True, 0.0, False),
-                                  lambda snap=snap: R.loss_figure(handle, snap, True, 0.0), live=live)  # fmt: skip
-            R.figure_json(handle, "loss", fig)
-            base = R.base_lrs(handle, snap)  # the live learning-rate controls
+            live = snap.status in L.LIVE_STATUSES
+            fig = L.cached_figure(handle, "loss", L.loss_key(handle, snap, True, 0.0, False),
+                                  lambda snap=snap: L.loss_figure(handle, snap, True, 0.0), live=live)  # fmt: skip
+            L.figure_json(handle, "loss", fig)
+            base = C.base_lrs(handle, snap)  # the live learning-rate controls
             for name in handle.labels:
                 R.progress(handle, snap, name)
                 _ = base.get(name)
@@ -133,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             if now >= next_gates:
                 t = time.perf_counter()
                 for name in handle.labels:
-                    g = R.gate_figure(handle, snap, name, -1, False)
-                    R.figure_json(handle, f"gates.{name}", g)
+                    g = L.gate_figure(handle, snap, name, -1, False)
+                    L.figure_json(handle, f"gates.{name}", g)
                 gate_ms.append((time.perf_counter() - t) * 1000)
-                next_gates = now + R.GATES_INTERVAL
-            time.sleep(max(0.0, R.LIVE_INTERVAL - (time.monotonic() - now)))
+                next_gates = now + L.GATES_INTERVAL
+            time.sleep(max(0.0, L.LIVE_INTERVAL - (time.monotonic() - now)))
         snap = handle.live.snapshot()
         elapsed = time.monotonic() - t0
         gc.collect()

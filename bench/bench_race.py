@@ -16,17 +16,19 @@ import argparse
 import sys
 import time
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gru_core.data import prepare  # noqa: E402
+from gru_core.config import Contestant, GRUConfig, RunConfig, TrainConfig  # noqa: E402
+from gru_core.data import prepare_run  # noqa: E402
 from gru_core.data.datasets import load_dataset  # noqa: E402
-from gru_core.model.gru import GRUConfig, GRURegressor  # noqa: E402
+from gru_core.model.gru import GRURegressor  # noqa: E402
 from gru_core.optim import make_optimizer  # noqa: E402
-from gru_core.train import Contestant, Race, TrainConfig  # noqa: E402
+from gru_core.train import Race  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -35,12 +37,16 @@ def main(argv=None) -> int:
     ap.add_argument("--hidden", type=int, default=64)
     args = ap.parse_args(argv)
 
+    # the run as the race page hands it to the engine (gru_ui.race.session.build_race): one RunConfig
+    run = RunConfig(model=GRUConfig(hidden_size=args.hidden), train=TrainConfig(epochs=args.epochs, batch_size=32),
+                    contestants=[Contestant("adam", hyper={"lr": 0.01}), Contestant("rmsprop", hyper={"lr": 0.001})],
+                    seeds=[0])  # fmt: skip
     series = load_dataset("noisy_sine", length=1270, seed=0)
-    prepared = prepare(series, lookback=20, split=(0.8, 0.1, 0.1))
+    prepared = prepare_run(series, run.data)  # lookback 20, split 0.8/0.1/0.1
     n_train = len(prepared.X_train)
-    model_cfg = GRUConfig(hidden_size=args.hidden, seed=0)
-    contestants = [Contestant("adam", hyper={"lr": 0.01}), Contestant("rmsprop", hyper={"lr": 0.001})]
-    cfg = TrainConfig(epochs=args.epochs, batch_size=32, seed=0)
+    model_cfg = run.model_config()
+    contestants = run.race_contestants()
+    cfg = run.train_config()
 
     race = Race(prepared, model_cfg, contestants, cfg)
     t0 = time.perf_counter()
@@ -55,7 +61,7 @@ def main(argv=None) -> int:
     peaks = []
     for epochs in (2, 6):
         tracemalloc.start()
-        Race(prepared, model_cfg, contestants, TrainConfig(epochs=epochs, batch_size=32, seed=0)).train()
+        Race(prepared, model_cfg, contestants, replace(cfg, epochs=epochs)).train()
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     peak = peaks[-1]

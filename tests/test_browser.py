@@ -112,12 +112,12 @@ def test_hostile_link_falls_back_to_defaults(server, page):
     page.get_by_text("Some settings in the link were ignored").wait_for(timeout=30_000)
     _no_exception(page)
     assert page.get_by_role("button", name="▶ Train").is_enabled()
-    assert "lookback=20" in page.url and "hidden=32" in page.url and "junk" not in page.url
+    assert "lookback=20" in page.url and "hidden_size=32" in page.url and "junk" not in page.url
     _shot(page, "10-hostile-link.png")
 
 
 def test_stop_keeps_everything_on_screen(server, page):
-    _open(page, server + "/?epochs=2000&hidden=8")
+    _open(page, server + "/?epochs=2000&hidden_size=8")
     page.get_by_role("button", name="▶ Train").click()
     loss = page.locator(".st-key-live-loss .gru-live-plot")
     loss.get_by_text("Adam · train").first.wait_for(timeout=60_000)
@@ -147,7 +147,7 @@ def _wait_points(page, more_than: int, timeout: int = 60_000) -> None:
 
 
 def test_pause_freezes_the_curves_and_a_learning_rate_change_is_marked(server, page):
-    _open(page, server + "/?epochs=2000&hidden=8")
+    _open(page, server + "/?epochs=2000&hidden_size=8")
     page.get_by_role("button", name="▶ Train").click()
     loss = page.locator(".st-key-live-loss .gru-live-plot")
     loss.get_by_text("Adam · train").first.wait_for(timeout=60_000)
