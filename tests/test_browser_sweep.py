@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from _browser import ARTIFACTS, EXCEPTION, ROOT, browser_page, chromium_browser, streamlit_server, unavailable
 
+from gru_ui.sweep.form import grid_label
+
 APP = Path(os.environ.get("GRU_LAB_APP", "app.py"))
 APP = APP if APP.is_absolute() else ROOT / APP
 
@@ -136,8 +138,8 @@ def test_stop_a_running_sweep_in_the_browser(server, page):
     lap("page open")
     page.get_by_role("button", name="Load a tiny demo grid (seconds)").click()
     page.get_by_text("2 configurations × 2 seeds = 4 cells").wait_for(timeout=30_000)
-    _set_text(page, "Epochs (at most; early stopping may end sooner)", "60")
-    _set_text(page, "Learning rate (every optimizer)", "0.02, 0.01, 0.005, 0.002, 0.001, 0.0005")
+    _set_text(page, grid_label("epochs"), "60")  # the boxes are labelled with the settings' names
+    _set_text(page, grid_label("lr"), "0.02, 0.01, 0.005, 0.002, 0.001, 0.0005")
     _set_text(page, "Worker processes", "2")  # the real thing: a process pool started from the server
     page.get_by_text("6 configurations × 2 seeds = 12 cells").wait_for(timeout=30_000)
     page.get_by_text("on 2 worker processes").wait_for(timeout=30_000)
