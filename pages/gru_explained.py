@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gru_core.classroom.cell import cell_step
 from gru_ui.classroom import cell as C
 from gru_ui.figures import classroom as FC
 from gru_ui.shell import app_frame, chart, display_toggles
@@ -136,7 +137,7 @@ def page() -> None:
     h_prev = C.previous_state(H)
     try:
         weights = C.slider_weights(H)
-        values = C.cell_step(ss["cell.x"], h_prev, weights, variant)
+        values = cell_step(ss["cell.x"], h_prev, weights, variant)
     except ValueError as exc:  # the engine refused the inputs: say so, never a traceback
         st.error(f"The cell could not be computed: {exc}")
         return

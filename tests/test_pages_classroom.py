@@ -31,7 +31,6 @@ from gru_core.optim import Adam, RMSprop, make_optimizer
 from gru_ui import figures as F
 from gru_ui import runs as R
 from gru_ui import state as S
-from gru_ui.classroom import cell as CELL
 from gru_ui.classroom import inspector as UI_INSPECTOR
 from gru_ui.classroom import lab as LAB
 from gru_ui.classroom import vanishing as VANISHING
@@ -221,7 +220,8 @@ def test_cell_hidden_size_and_unit_choice():
 
 
 def test_cell_helpers_use_the_engine():
-    mod = CELL
+    from gru_core.classroom import cell as mod
+
     wts = mod.cell_weights(3, 1.0, 2.0, 3.0, 0.1, 0.2, 0.3, 0.5)
     base = GRURegressor(1, 3, seed=0).params["gru.weight_hh_l0"]
     np.testing.assert_array_equal(wts["gru.weight_hh_l0"], 0.5 * base)

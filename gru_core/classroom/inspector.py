@@ -109,7 +109,7 @@ def window_config(ck: Checkpoint) -> DataConfig:
         raise InspectorError(f"the model reads {model.input_size} features per step; the inspector reads one series")
     # load_model gives every file a run configuration; one whose file recorded no data configuration at all
     # has the defaults, not the windows the model was trained on
-    if ck.run is None or not ck.data_config:
+    if ck.run is None:
         raise InspectorError("the model file has no lookback in its data configuration, so its windows are unknown")
     data = ck.run.data
     try:

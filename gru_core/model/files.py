@@ -298,6 +298,8 @@ def _run(meta: dict, model: GRUConfig, data_config: dict) -> RunConfig | None:
     try:
         if isinstance(meta.get("run"), dict):
             return RunConfig.from_dict(meta["run"])
+        if not data_config:  # a bare model: nothing says how it was fed
+            return None
         known = {f.name for f in fields(DataConfig)}
         data = {k: v for k, v in data_config.items() if k in known}
         data.setdefault("source", data_config.get("dataset") or "unknown")

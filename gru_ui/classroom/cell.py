@@ -2,10 +2,8 @@
 
 * :data:`SLIDERS`, :data:`H_PREV_DEFAULTS`, :func:`init_state`, :func:`set_values`, :func:`reset`: the
   widgets' specs and session state (keys ``cell.*``);
-* :func:`cell_weights`: slider values → the weights of a one-input cell in PyTorch's layout, the recurrent
-  ones from ``GRURegressor``'s own initialisation;
-* :func:`cell_step`: one step of the engine's textbook cell (``gru_core.model.reference.gru_cell``);
-* :func:`previous_state`, :func:`slider_weights`: the same from the session's slider values;
+* :func:`previous_state`, :func:`slider_weights`: the session's slider values as the engine's cell wants them
+  (:func:`gru_core.classroom.cell.cell_weights`; one step is :func:`gru_core.classroom.cell.cell_step`);
 * :func:`cell_table`, :func:`weights_table`: the numbers shown, one row per unit / per gate row.
 """
 
@@ -15,9 +13,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from gru_core.classroom.cell import cell_weights
 from gru_core.config import SETTINGS
-from gru_core.model.gru import GRURegressor
-from gru_core.model.reference import gru_cell
 
 HIDDEN_CHOICES = (2, 3, 4)
 H_PREV_DEFAULTS = (0.8, -0.6, 0.3, -0.9)
@@ -41,48 +38,6 @@ SLIDERS: dict[str, tuple[str, float, float, float, float, str]] = {
         "Multiplies W_hr, W_hz, W_hn (their pattern is PyTorch's random initialisation, seed 0).",
     ),
 }
-
-
-def cell_weights(
-    hidden: int,
-    w_ir: float,
-    w_iz: float,
-    w_in: float,
-    b_r: float,
-    b_z: float,
-    b_n: float,
-    scale: float,
-    seed: int = 0,
-) -> dict[str, np.ndarray]:
-    """The weights of a one-input cell in PyTorch's layout and names (gate blocks r, z, n).
-
-    Input weights and biases: the slider values, the same for every unit.  Recurrent weights: ``scale``
-    times the ``gru.weight_hh_l0`` of ``GRURegressor(1, hidden, seed=seed)`` (PyTorch's initialisation).
-    Hidden biases: zero (``b_ih`` carries the biases).
-    """
-    H = int(hidden)
-    base = GRURegressor(1, H, seed=seed).params["gru.weight_hh_l0"]
-    return {
-        "gru.weight_ih_l0": np.repeat([w_ir, w_iz, w_in], H).astype(np.float64).reshape(3 * H, 1),
-        "gru.weight_hh_l0": float(scale) * np.array(base, dtype=np.float64),
-        "gru.bias_ih_l0": np.repeat([b_r, b_z, b_n], H).astype(np.float64),
-        "gru.bias_hh_l0": np.zeros(3 * H),
-    }
-
-
-def cell_step(x: float, h_prev, weights: dict[str, np.ndarray], variant: str = "pytorch") -> dict[str, np.ndarray]:
-    """One step of the engine's textbook cell: {"r", "z", "n", "h"}, each (H,)."""
-    h0 = np.asarray(h_prev, dtype=np.float64).reshape(1, -1)
-    r, z, n, h = gru_cell(
-        np.array([[float(x)]]),
-        h0,
-        weights["gru.weight_ih_l0"],
-        weights["gru.weight_hh_l0"],
-        weights["gru.bias_ih_l0"],
-        weights["gru.bias_hh_l0"],
-        variant,
-    )
-    return {"r": r[0], "z": z[0], "n": n[0], "h": h[0]}
 
 
 def cell_table(h_prev, values: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from gru_core.classroom.inspector import SATURATION, saturation, saturation_order  # noqa: F401 (re-exported)
 from gru_ui.figures.race import gate_coloraxes
 from gru_ui.figures.style import TRUTH_COLOR, assign_colors, base_layout, thin_indices
 
@@ -75,7 +76,6 @@ MODEL_LABELS: dict[str, str] = {"gru": "GRU", "rnn": "tanh RNN"}
 UNIT_COLORS: tuple[str, ...] = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377")
 UNIT_DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 MAX_FRAMES = 100  # animation frames at most; longer runs are thinned evenly (first and last step kept)
-SATURATION = 0.4  # a gate value counts as saturated when |g − 0.5| > this (g < 0.1 or g > 0.9)
 VARIANT_NAMES = {"pytorch": "PyTorch", "classic": "classic"}
 LOG_FLOOR = 1e-16  # smaller positive values are drawn at this height on log axes
 
@@ -387,22 +387,6 @@ def cell_mixing(
 # ----------------------------------------------------------------------------------------------------------
 # "Gate inspector"
 # ----------------------------------------------------------------------------------------------------------
-
-
-def saturation(gate: Any, threshold: float = SATURATION) -> np.ndarray:
-    """Per unit, the fraction of values with |g − 0.5| > ``threshold``: ``gate`` is (..., H), the result (H,).
-
-    A display statistic to sort units by (a saturated gate is nearly 0 or 1: it copies or it replaces)."""
-    g = _arr(gate)
-    g = g.reshape(-1, g.shape[-1])
-    return np.mean(np.abs(g - 0.5) > threshold, axis=0)
-
-
-def saturation_order(sat_z: Any, sat_r: Any | None = None) -> np.ndarray:
-    """Unit indices sorted by saturation of z (most first), ties broken by r, then by unit number."""
-    sz = _arr(sat_z)
-    sr = _arr(sat_r) if sat_r is not None else np.zeros_like(sz)
-    return np.lexsort((np.arange(len(sz)), -sr, -sz))
 
 
 INSPECTOR_ROWS = (
