@@ -4,7 +4,7 @@
     python bench/golden.py --base 2152a98  # … against any commit (checked out in a temporary worktree)
 
 Runs the same command lines (both GRU variants, dropout, two layers, early stopping with restore, float32,
-a random search, the original study's protocol on its CSV, a saved model and a forecast) in both trees,
+a horizon of 2, a random search, the original study's protocol on its CSV, a saved model and a forecast) in both trees,
 drops what legitimately differs between runs (timings, library versions, paths, store ids) and compares
 the rest exactly, float for float.  Exit status 0 when every output is identical.  Used to show that a
 re-layout of the code changed no number; the old command-line spellings (``--hidden``, ``--layers``,
@@ -47,6 +47,8 @@ def commands(tin: str) -> dict[str, list[str]]:
         "s3": ["sweep", "--data", "sine", "--variant", "classic", "--data-param", "length=300", "--search", "2",
                "--space", "lr=0.001:0.1", "--epochs", "2", "--hidden", "4", "--seeds", "1", "--workers", "0",
                "--no-store"],
+        "s4": ["sweep", "--data", "sine", "--horizon", "2", "--grid", "dropout=0,0.2", "--epochs", "2", "--hidden",
+               "4", "--seeds", "2", "--workers", "0", "--no-store"],
     }  # fmt: skip
 
 

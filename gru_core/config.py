@@ -170,7 +170,7 @@ class TrainConfig:
     seed: int = _setting(0, "batch order", kind="int", internal=True)
     schedule: str = _setting("constant", "learning-rate schedule", kind="choice", choices=SCHEDULES)
     step_every: int = _setting(30, "'step' schedule: multiply the lr by step_gamma every this many epochs",
-                               kind="int", low=1)  # fmt: skip
+                               kind="int", low=1, limit=2000)  # fmt: skip
     step_gamma: float = _setting(0.5, "'step' schedule: the factor", kind="float", low=1e-12, high=1.0)
     # also emit a "step" event every this many mini-batches; 0: epoch events only (no effect on the numbers)
     log_every: int = _setting(0, "step events every this many mini-batches", kind="int", low=0, internal=True)

@@ -35,7 +35,7 @@ import itertools
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -296,7 +296,8 @@ class SweepSpec:
     def from_run(cls, base: RunConfig, grid: dict | None = None, search: RandomSearch | dict | None = None,
                  name: str = "") -> SweepSpec:  # fmt: skip
         """A sweep around one run configuration: its settings are the base, its seeds the seeds."""
-        return cls(data=base.data, model=base.model, train=base.train, contestants=list(base.contestants),
+        model = replace(base.model, output_size=base.data.horizon)  # as the model will be built
+        return cls(data=base.data, model=model, train=base.train, contestants=list(base.contestants),
                    grid=dict(grid or {}), seeds=list(base.seeds), search=search, name=name)  # fmt: skip
 
     @property

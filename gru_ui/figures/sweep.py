@@ -1,7 +1,7 @@
 """Pure Plotly figure builders for sweeps and the run history: tables of numbers in, figures out.
 
 No Streamlit and no statistics here: every number drawn was computed by the engine (``gru_core.stats``
-through :mod:`gru_ui.sweep_session`).  The builders only lay it out: heatmaps of a metric over two swept
+through :mod:`gru_ui.sweep`).  The builders only lay it out: heatmaps of a metric over two swept
 settings, a parallel-coordinates plot, the paired comparison as a forest plot, learning-rate curves, the best
 configurations next to the baselines, and overlaid loss curves of stored runs.
 
@@ -21,6 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from gru_core.fmt import num
 from gru_ui.figures.style import AXIS_STYLE, BASELINE_STYLES, assign_colors, base_layout, color_for
 
 __all__ = [
@@ -121,14 +122,6 @@ def _colors(labels: Sequence[str], colors: Mapping[str, str] | None) -> dict[str
     return {n: (colors or {}).get(n, auto.get(n, color_for(n, i))) for i, n in enumerate(labels)}
 
 
-def _fmt(v: Any, digits: int = 3) -> str:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    return f"{f:.{digits}g}" if math.isfinite(f) else "—"
-
-
 def _tick(v: Any) -> str:
     """A grid value as an axis label: 0.0001 -> "0.0001", 64 -> "64", "keras" -> "keras"."""
     if isinstance(v, bool):
@@ -218,7 +211,7 @@ def metric_heatmaps(
             mean = float(r["mean"]) if r["mean"] is not None else math.nan
             z[iy, ix] = mean
             div = int(r.get("n_diverged", 0) or 0)
-            text[iy][ix] = (_fmt(mean) if math.isfinite(mean) else "✖ all diverged") + (
+            text[iy][ix] = (num(mean, 3) if math.isfinite(mean) else "✖ all diverged") + (
                 f"<br>({div} diverged)" if div and math.isfinite(mean) else ""
             )
         fig.add_trace(
@@ -475,7 +468,7 @@ def paired_forest(
                     "array": [r["hi"] - r["mean"] if math.isfinite(r["hi"]) else 0 for r in members],
                     "arrayminus": [r["mean"] - r["lo"] if math.isfinite(r["lo"]) else 0 for r in members],
                 },
-                customdata=[[r["n"], _fmt(r["lo"]), _fmt(r["hi"])] for r in members],
+                customdata=[[r["n"], num(r["lo"], 3), num(r["hi"], 3)] for r in members],
                 hovertemplate="%{y}<br>mean difference %{x:.4g}<br>95% CI %{customdata[1]} to %{customdata[2]}"
                 "<br>%{customdata[0]} pair(s)<extra></extra>",
             )
@@ -648,12 +641,12 @@ def best_vs_baselines(
                     "color": "#333",
                     "thickness": 2,
                 },
-                text=[_fmt(mean, 4)],
+                text=[num(mean, 4)],
                 textposition="inside",
                 insidetextanchor="end",
                 textfont={"color": "white", "size": 14},
-                hovertemplate=f"{lab}: {_fmt(mean, 4)}"
-                + (f" (95% CI {_fmt(lo)} to {_fmt(hi)})" if has_ci else "")
+                hovertemplate=f"{lab}: {num(mean, 4)}"
+                + (f" (95% CI {num(lo, 3)} to {num(hi, 3)})" if has_ci else "")
                 + f"<br>{r.get('config', '')}<extra></extra>",
             )
         )
@@ -681,7 +674,7 @@ def best_vs_baselines(
                 x=[None],
                 y=[None],
                 mode="lines",
-                name=f"{style['label']}: {_fmt(v, 4)}",
+                name=f"{style['label']}: {num(v, 4)}",
                 line={"color": style["color"], "dash": style["dash"], "width": 3},
             )
         )
