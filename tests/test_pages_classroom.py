@@ -29,12 +29,13 @@ from gru_core.model.files import CheckpointError, ModelInfo, save_model, save_mo
 from gru_core.model.gru import GRURegressor
 from gru_core.optim import Adam, RMSprop, make_optimizer
 from gru_ui import figures as F
-from gru_ui import runs as R
-from gru_ui import state as S
 from gru_ui.classroom import inspector as UI_INSPECTOR
 from gru_ui.classroom import lab as LAB
 from gru_ui.classroom import vanishing as VANISHING
 from gru_ui.figures import classroom as FC
+from gru_ui.race import session as RACE_SESSION
+from gru_ui.race import settings as RACE_SETTINGS
+from gru_ui.race.upload import load_registry_series
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "pages"
@@ -421,12 +422,11 @@ DATA_CONFIG = {"source": "noisy_sine", "lookback": 20, "horizon": 1, "split": [0
 @pytest.fixture(scope="module")
 def finished_race():
     """A small finished race (2 epochs, 8 units) as the race page leaves it in session_state["race"]."""
-    cfg = S.default_config()
-    cfg.epochs, cfg.hidden = 2, 8
-    series = R.load_registry_series(cfg.data)
-    prepared, problems = R.check_config(cfg, series)
+    cfg = RACE_SETTINGS.PAGE_DEFAULT.replace(epochs=2, hidden_size=8)
+    series = load_registry_series(cfg.data.source)
+    prepared, problems = RACE_SESSION.check_config(cfg, series)
     assert not problems
-    handle = R.start_race(prepared, cfg, "test", series, F.assign_colors(S.contestant_labels(cfg.optimizers)))
+    handle = RACE_SESSION.start_race(prepared, cfg, "test", series, F.assign_colors(cfg.labels))
     assert handle.live.join(60)
     assert handle.live.snapshot().status == "finished"
     yield handle
@@ -536,7 +536,7 @@ def test_inspector_upload_path_and_a_hostile_file(finished_race):
 
 def test_inspector_helpers_turn_bytes_into_inspector_data(finished_race):
     mod = CI
-    series = R.load_registry_series("noisy_sine")
+    series = load_registry_series("noisy_sine")
     m = mod.model_from_bytes(model_bytes(finished_race, "RMSprop"), "r.npz", series, "noisy_sine")
     assert m.label == "RMSprop" and m.prepared.lookback == 20 and not m.notes
     ref = finished_race.race.runs["RMSprop"].model
@@ -552,7 +552,7 @@ def test_inspector_helpers_turn_bytes_into_inspector_data(finished_race):
     stats = mod.inspect_split(m.model, m.prepared, "val", 0)
     assert stats["windows"] == len(X) and sorted(stats["order"]) == list(range(8))
     # on another series the model is still inspectable, and the page notes where it was trained
-    other = mod.model_from_bytes(model_bytes(finished_race, "RMSprop"), "r.npz", R.load_registry_series("sunspots"),
+    other = mod.model_from_bytes(model_bytes(finished_race, "RMSprop"), "r.npz", load_registry_series("sunspots"),
                                  "sunspots")  # fmt: skip
     assert other.notes == ["trained on “noisy_sine”"]
     # hostile and incomplete files raise the errors the page turns into st.error
@@ -595,7 +595,7 @@ def test_inspector_shows_the_label_a_model_file_records(finished_race):
     np.testing.assert_allclose(arr(heat["data"][0]["y"]), finished_race.prepared.arrays("val")[0][0, :, 0])
     assert "RMSprop (keras)" in texts(at.markdown)
     # no label recorded: the optimizer's name, then the file's name
-    series = R.load_registry_series("noisy_sine")
+    series = load_registry_series("noisy_sine")
     m = CI.model_from_bytes(run_model_file(model, ModelInfo(optimizer="adam", flavor="keras")), "x.npz", series)
     assert m.label == "Adam (keras)"
     assert CI.model_from_bytes(run_model_file(model, ModelInfo()), "teacher.npz", series).label == "teacher.npz"

@@ -33,8 +33,8 @@ from gru_core.data import DataError, Prepared
 from gru_core.data.datasets import load_dataset
 from gru_core.model.files import Checkpoint, CheckpointError, load_model
 from gru_core.model.gru import GRURegressor
-from gru_ui import state as race_state  # the race family's series and limits: the one line to rename (gru_ui.race)
 from gru_ui.figures.style import TRUTH_COLOR, assign_colors
+from gru_ui.race import settings as race_settings  # the race page's series and limits
 
 RACE_KEY = "race"  # session key of the race page's handle
 FINISHED = ("finished", "stopped")  # race states whose models may be inspected
@@ -61,7 +61,7 @@ def init_state() -> None:
 
 def series_choices() -> dict[str, str]:
     """The registry series the models may read (the race page's): key → name."""
-    return race_state.series_datasets()
+    return race_settings.series_datasets()
 
 
 def line_units(order: np.ndarray, choice: str) -> list[int]:
@@ -201,7 +201,7 @@ def upload_models() -> Models:
     for _, name, ck in loaded:
         try:
             models.append(model_from_checkpoint(ck, name, series, ss["insp.data"],
-                                                race_state.LIMITS["window_values"]))  # fmt: skip
+                                                race_settings.PAGE_LIMITS["window_values"]))  # fmt: skip
         except (InspectorError, DataError, ValueError) as exc:
             st.error(f"{name} cannot be inspected on this series: {exc}.")
     if len(models) == 2 and models[0].label == models[1].label:
