@@ -29,6 +29,9 @@ EXPLAIN_KEY = "show_explanations"  # session key: captions under the charts show
 PRESENT_KEY = PRESENTATION_KEY  # session key: presentation mode (bool)
 FRAME_KEY = "_app_frame_seen"  # session key: app_frame() has run in this session (bool)
 NOTICES_KEY = "qp_notices"  # session key: what the link carried that was ignored (list of str)
+UPLOAD_MB = 5  # the largest CSV a visitor may upload (.streamlit/config.toml's maxUploadSize says the same)
+UPLOAD_ROWS = 200_000  # … and its most rows
+MAX_SEED = 2**31 - 1  # the largest seed a page offers
 
 
 # ----------------------------------------------------------------------------------------------------------

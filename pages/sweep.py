@@ -16,6 +16,7 @@ import traceback
 import pandas as pd
 import streamlit as st
 
+from gru_core.data.datasets import describe_dataset
 from gru_core.optim import OPTIMIZERS
 from gru_core.stats import group_stats
 from gru_ui.figures import assign_colors
@@ -45,7 +46,7 @@ def data_section() -> None:
     if source == D.CSV:
         W.upload_section()
     else:
-        st.caption(D.dataset_description(source))
+        st.caption(describe_dataset(source))
         st.text_input("params (optional)", key=P + "params", placeholder="e.g. length=500, noise=0.1",
                       help="Override the generator's defaults: "
                       f"{D.dataset_params_text(source) or 'this dataset has none'}.")  # fmt: skip

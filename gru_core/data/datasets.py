@@ -25,6 +25,8 @@ import pandas as pd
 __all__ = [
     "DATASETS",
     "DatasetSpec",
+    "describe_dataset",
+    "series_datasets",
     "adding_problem",
     "list_datasets",
     "load_dataset",
@@ -495,6 +497,20 @@ DATASETS: dict[str, DatasetSpec] = {
         ),
     ]
 }
+
+
+def series_datasets() -> dict[str, str]:
+    """The registry's series (not tasks such as the adding problem): key -> display name, in registry order."""
+    return {k: s.name for k, s in DATASETS.items() if s.kind in ("synthetic", "real")}
+
+
+def describe_dataset(key: str) -> str:
+    """One line about a registry dataset: what it is, its units, where it comes from ("" for anything else)."""
+    spec = DATASETS.get(key)
+    if spec is None:
+        return ""
+    units = f" Units: {spec.units}." if spec.units else ""
+    return f"{spec.description}{units} Source: {spec.source}."
 
 
 def list_datasets(kind: str | None = None) -> list[DatasetSpec]:

@@ -36,8 +36,9 @@ from gru_core.config import (
     from_query,
     to_query,
 )
-from gru_core.data.datasets import DATASETS
+from gru_core.data.datasets import DATASETS, series_datasets  # noqa: F401 (the page's offer of series)
 from gru_core.optim import OPTIMIZERS
+from gru_ui.shell import MAX_SEED, UPLOAD_MB, UPLOAD_ROWS
 
 __all__ = [
     "CSV_SOURCE",
@@ -63,11 +64,11 @@ CSV_SOURCE = "csv"  # the data source "upload a CSV" (DataConfig.source)
 
 # The page's limits that are not run settings (those are SETTINGS[name].limit).
 PAGE_LIMITS: dict[str, Any] = {
-    "upload_mb": 5,
-    "rows": 200_000,
+    "upload_mb": UPLOAD_MB,
+    "rows": UPLOAD_ROWS,
     "window_values": 4_000_000,  # series length × lookback: the windows are held in memory several times
     "max_races": 4,  # races training at once on the whole server (each browser session: one)
-    "max_seed": 2**31 - 1,
+    "max_seed": MAX_SEED,
     "orphan_seconds": float(os.environ.get("GRU_LAB_ORPHAN_SECONDS", 180)),  # unwatched race: stopped
 }
 
@@ -78,11 +79,6 @@ MIN_TEST_PCT = 5
 
 # The page's default run: the engine's defaults, with fewer epochs (a lesson has an hour).
 PAGE_DEFAULT = RunConfig(train=TrainConfig(epochs=60))
-
-
-def series_datasets() -> dict[str, str]:
-    """Registry series the page offers (tasks such as the adding problem are not series): key -> name."""
-    return {k: s.name for k, s in DATASETS.items() if s.kind in ("synthetic", "real")}
 
 
 def sources() -> list[str]:

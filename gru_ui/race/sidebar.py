@@ -17,12 +17,13 @@ import pandas as pd
 import streamlit as st
 
 from gru_core.config import MAX_CONTESTANTS, SETTINGS, Contestant, RunConfig, contestant_labels, to_query
+from gru_core.data.datasets import describe_dataset
 from gru_core.optim import OPTIMIZERS
 from gru_ui import figures as F
 from gru_ui.shell import display_toggles, query_dict, set_query
 
 from . import settings as S
-from .upload import Upload, dataset_description, load_registry_series, read_upload
+from .upload import Upload, load_registry_series, read_upload
 
 __all__ = ["DataChoice", "init_session", "sidebar_config", "sync_url"]
 
@@ -96,7 +97,7 @@ def data_section() -> DataChoice:
         help="Synthetic series are generated with a fixed seed; real ones ship with statsmodels.",
     )
     if source != S.CSV_SOURCE:
-        st.caption(dataset_description(source))
+        st.caption(describe_dataset(source))
         try:
             return DataChoice(series=_registry_series(source))
         except Exception as exc:  # noqa: BLE001 - e.g. statsmodels missing: say so, never a traceback

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from gru_core.data import CsvColumns, DataError, csv_columns, load_csv
-from gru_core.data.datasets import DATASETS, load_dataset
+from gru_core.data.datasets import load_dataset
 from gru_core.fmt import num
 
 from .settings import PAGE_LIMITS, series_datasets
 
-__all__ = ["Upload", "dataset_description", "load_registry_series", "read_upload", "series_label", "series_units"]
+__all__ = ["Upload", "load_registry_series", "read_upload", "series_label", "series_units"]
 
 
 @dataclass
@@ -88,10 +88,3 @@ def series_label(series: pd.Series) -> str:
     return str(series.attrs.get("name") or series.name or "series")
 
 
-def dataset_description(key: str) -> str:
-    """One line about a registry dataset: what it is, its units, where it comes from."""
-    spec = DATASETS.get(key)
-    if spec is None:
-        return ""
-    units = f" Units: {spec.units}." if spec.units else ""
-    return f"{spec.description}{units} Source: {spec.source}."

@@ -15,28 +15,14 @@ from typing import Any
 
 from gru_core.config import format_value, parse_params
 from gru_core.data import CsvColumns, DataError, csv_columns, load_csv
-from gru_core.data.datasets import DATASETS
+from gru_core.data.datasets import DATASETS, series_datasets
 from gru_ui.sweep.limits import LIMITS
 
-__all__ = ["CSV", "dataset_description", "dataset_label", "format_params", "parse_params_text", "read_upload",
+__all__ = ["CSV", "dataset_label", "format_params", "parse_params_text", "read_upload",
            "save_upload", "series_datasets"]  # fmt: skip
 
 CSV = "csv"  # the dataset choice "upload a CSV file" (the run's source is then the stored upload's path)
 _PARAM_SPLIT = re.compile(r"[,;\s]+(?=[A-Za-z_]\w*\s*=)")
-
-
-def series_datasets() -> dict[str, str]:
-    """Registry series a sweep may use (tasks such as the adding problem are not series): key -> name."""
-    return {k: s.name for k, s in DATASETS.items() if s.kind in ("synthetic", "real")}
-
-
-def dataset_description(key: str) -> str:
-    """What a registry dataset is, its units and where it comes from ("" for anything else)."""
-    spec = DATASETS.get(key)
-    if spec is None:
-        return ""
-    units = f" Units: {spec.units}." if spec.units else ""
-    return f"{spec.description}{units} Source: {spec.source}."
 
 
 def dataset_params_text(key: str) -> str:

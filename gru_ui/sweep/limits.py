@@ -11,18 +11,18 @@ import os
 from typing import Any
 
 from gru_core.config import MAX_CONTESTANTS
+from gru_ui.shell import MAX_SEED, UPLOAD_MB, UPLOAD_ROWS
 
 LIMITS: dict[str, Any] = {
     "confirm_cells": 500,  # a bigger grid needs a tick in "yes, run it"
     "max_cells": 5000,  # refused above this
     "max_values": 20,  # values per grid field
     "max_seeds": 50,
-    "max_seed": 2**31 - 1,  # the largest seed
+    "max_seed": MAX_SEED,  # the largest seed
     "max_optimizers": MAX_CONTESTANTS,
     "max_sweeps": int(os.environ.get("GRU_LAB_MAX_SWEEPS", 2)),  # sweeps running at once on the server
     "max_workers": max(1, os.cpu_count() or 1),
     "compare_runs": 12,  # runs overlaid on the history page
-    # CSV uploads: the race page states the same two numbers (gru_ui/state.py LIMITS "upload_mb", "rows")
-    "upload_mb": 5,
-    "rows": 200_000,
+    "upload_mb": UPLOAD_MB,  # CSV uploads: the same for every page (gru_ui.shell)
+    "rows": UPLOAD_ROWS,
 }
