@@ -30,6 +30,7 @@ from gru_ui.figures.style import (  # noqa: F401
     base_layout,
     chart_config,
     ema,
+    empty_note,
     thin_indices,
     value_axis_title,
 )  # fmt: skip
@@ -254,7 +255,7 @@ def loss_curves(
             a["xanchor"] = "right" if a.get("name") == "lr label" else a["xanchor"]
     layout = base_layout(title, height, xaxis=xaxis, yaxis=yaxis, annotations=annotations, shapes=shapes)
     if not traces:
-        layout["annotations"] = [_empty_note("Press Train: the curves appear here after the first epoch.")]
+        layout["annotations"] = [empty_note("Press Train: the curves appear here after the first epoch.")]
     return go.Figure(data=traces, layout=layout, _validate=False)  # see _scatter
 
 
@@ -416,18 +417,6 @@ def _log_ticks(lo: float, hi: float) -> dict[str, Any]:
     return {"tickvals": vals, "ticktext": [f"{v:g}" for v in vals]}
 
 
-def _empty_note(text: str) -> dict[str, Any]:
-    return {
-        "text": text,
-        "xref": "paper",
-        "yref": "paper",
-        "x": 0.5,
-        "y": 0.5,
-        "showarrow": False,
-        "font": {"size": 16, "color": "#666"},
-    }
-
-
 # ----------------------------------------------------------------------------------------------------------
 # gates
 # ----------------------------------------------------------------------------------------------------------
@@ -479,7 +468,7 @@ def gate_heatmaps(
             layout=base_layout(
                 title or f"{label}: gates",
                 height,
-                annotations=[_empty_note("No gate snapshot yet (it needs validation windows).")],
+                annotations=[empty_note("No gate snapshot yet (it needs validation windows).")],
                 xaxis={"title": {"text": "time step in the input window"}, "visible": False},
                 yaxis={"title": {"text": "hidden unit"}, "visible": False},
             )

@@ -19,7 +19,7 @@ import numpy as np
 __all__ = [
     "AXIS_STYLE", "BASELINE_STYLES", "EXTRA_COLORS", "FONT", "MAX_POINTS", "OPTIMIZER_COLORS", "SPLIT_FILLS",
     "TITLE_FONT", "TRUTH_COLOR", "assign_colors", "base_layout", "base_optimizer", "chart_config", "color_for",
-    "ema", "thin_indices", "value_axis_title",
+    "ema", "empty_note", "thin_indices", "value_axis_title",
 ]  # fmt: skip
 
 
@@ -157,6 +157,19 @@ def _ema_filter(v: np.ndarray, w: float) -> np.ndarray:
         out[s : s + len(chunk)] = wp * (acc + (1.0 - w) * np.cumsum(chunk / wp))
         acc = out[s + len(chunk) - 1]
     return out
+
+
+def empty_note(text: str) -> dict[str, Any]:
+    """A grey note in the middle of an empty chart ("no data yet", "every run diverged")."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.5,
+        "y": 0.5,
+        "showarrow": False,
+        "font": {"size": 16, "color": "#666"},
+    }
 
 
 def _floats(values: Any) -> np.ndarray:

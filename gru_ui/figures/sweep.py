@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from gru_core.fmt import num
-from gru_ui.figures.style import AXIS_STYLE, BASELINE_STYLES, assign_colors, base_layout, color_for
+from gru_ui.figures.style import AXIS_STYLE, BASELINE_STYLES, assign_colors, base_layout, color_for, empty_note
 
 __all__ = [
     "FIELD_AXIS",
@@ -93,24 +93,12 @@ def _layout(title: str, height: int, **extra: Any) -> dict[str, Any]:
     return base_layout(title, height, **{"margin": {"l": 80, "r": 30, "t": 80, "b": 70}, "hovermode": None, **extra})
 
 
-def _note(text: str) -> dict[str, Any]:
-    return {
-        "text": text,
-        "xref": "paper",
-        "yref": "paper",
-        "x": 0.5,
-        "y": 0.5,
-        "showarrow": False,
-        "font": {"size": 16, "color": "#666"},
-    }
-
-
 def _empty(title: str, text: str, x_title: str, y_title: str, height: int = 360) -> go.Figure:
     return go.Figure(
         layout=_layout(
             title,
             height,
-            annotations=[_note(text)],
+            annotations=[empty_note(text)],
             xaxis={"title": {"text": x_title}, "showticklabels": False},
             yaxis={"title": {"text": y_title}, "showticklabels": False},
         )
@@ -789,5 +777,5 @@ def runs_overlay(
         )
     )  # fmt: skip
     if not runs:
-        fig.add_annotation(_note("Select runs in the table to overlay their loss curves."))
+        fig.add_annotation(empty_note("Select runs in the table to overlay their loss curves."))
     return fig
