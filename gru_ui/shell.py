@@ -246,3 +246,14 @@ def store_picker(help_text: str, caption: str, on_change: Callable[[], None] | N
     if ss.get(STORE_ERROR_KEY):
         st.error(ss[STORE_ERROR_KEY])
     st.caption(caption.format(path=ss[STORE_KEY]))
+
+
+def csv_uploader(key: str, help_text: str) -> Any:
+    """The CSV file box every page uses, with the server's limits (:data:`UPLOAD_MB`, :data:`UPLOAD_ROWS`)."""
+    return st.file_uploader(
+        f"CSV file (at most {UPLOAD_MB} MB, {UPLOAD_ROWS:,} rows)",
+        type=["csv", "txt", "tsv"],
+        key=key,
+        max_upload_size=UPLOAD_MB,
+        help="One row per date; a date column (optional) and at least one numeric column. " + help_text,
+    )

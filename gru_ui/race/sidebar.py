@@ -20,7 +20,7 @@ from gru_core.config import MAX_CONTESTANTS, SETTINGS, Contestant, RunConfig, co
 from gru_core.data.datasets import describe_dataset
 from gru_core.optim import OPTIMIZERS
 from gru_ui import figures as F
-from gru_ui.shell import display_toggles, query_dict, set_query
+from gru_ui.shell import csv_uploader, display_toggles, query_dict, set_query
 
 from . import settings as S
 from .upload import Upload, load_registry_series, read_upload
@@ -102,15 +102,7 @@ def data_section() -> DataChoice:
             return DataChoice(series=_registry_series(source))
         except Exception as exc:  # noqa: BLE001 - e.g. statsmodels missing: say so, never a traceback
             return DataChoice(error=f"Could not load {_dataset_label(source)}: {exc}")
-    L = S.PAGE_LIMITS
-    up = st.file_uploader(
-        f"CSV file (at most {L['upload_mb']} MB, {L['rows']:,} rows)",
-        type=["csv", "txt", "tsv"],
-        key="upload",
-        max_upload_size=L["upload_mb"],
-        help="One row per date; a date column (optional) and at least one numeric column. Separators "
-        "(, ; or tab) and a decimal point or comma are detected.",
-    )
+    up = csv_uploader("upload", "Separators (, ; or tab) and a decimal point or comma are detected.")
     vkey, dkey = S.wkey("column"), S.wkey("date_column")
     if up is None:
         want = st.session_state.get(vkey)

@@ -17,7 +17,7 @@ import streamlit as st
 from gru_core.config import SETTINGS
 from gru_core.fmt import duration, num
 from gru_core.stats import summarize, to_frame
-from gru_ui.shell import STORE_KEY, default_path, store_picker
+from gru_ui.shell import STORE_KEY, csv_uploader, default_path, store_picker
 from gru_ui.sweep import data as D
 from gru_ui.sweep import estimate as E
 from gru_ui.sweep import form as F
@@ -184,14 +184,7 @@ def store_sidebar() -> None:
 def upload_section() -> None:
     """The CSV uploader and its column pickers; the upload is kept next to the run store."""
     ss = st.session_state
-    up = st.file_uploader(
-        f"CSV file (at most {LIMITS['upload_mb']} MB, {LIMITS['rows']:,} rows)",
-        type=["csv", "txt", "tsv"],
-        key="sw.uploader",
-        max_upload_size=LIMITS["upload_mb"],
-        help="One row per date; a date column (optional) and at least one numeric column. A copy is kept next to "
-        "the run store, so a stopped sweep can be resumed later.",
-    )
+    up = csv_uploader("sw.uploader", "A copy is kept next to the run store, so a stopped sweep can be resumed later.")
     if up is not None:
         raw = up.getvalue()
         known = ss.get(UPLOAD_KEY)
