@@ -15,8 +15,6 @@ export), model files to save and to continue training from, and one-click scenar
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from gru_ui import figures as F
@@ -66,21 +64,6 @@ def check(cfg, choice: DataChoice, key: str) -> tuple:
     if choice.series is None and not choice.error:
         problems.insert(0, choice.info or "Choose a dataset.")
     return prepared, problems
-
-
-def _wait(handle: R.RaceHandle, done, timeout: float = 3.0) -> None:
-    """Wait (briefly) until ``done(snapshot)`` or the race has ended, so the rerun draws the new state."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        snap = handle.live.snapshot()
-        if done(snap) or not handle.live.running:
-            return
-        handle.live.join(0.01)
-
-
-def _halted_after(version: int):
-    """A pause reached after the snapshot ``version`` (a new "paused" event, not the previous one)."""
-    return lambda snap: snap.status == "paused" and snap.version > version
 
 
 def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle | None, initial) -> str | None:
@@ -156,7 +139,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
             st.rerun()  # draw the buttons again: Train enabled, Stop disabled
         if pause_clicked:
             handle.live.pause()
-            _wait(handle, lambda s: s.status == "paused")
+            R.wait_for(handle, lambda s: s.status == "paused")
             st.rerun()
         if resume_clicked:
             handle.live.resume()
@@ -166,7 +149,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
                 handle.live.step_epoch()
             else:
                 handle.live.step_batches(int(k))
-            _wait(handle, _halted_after(version))
+            R.wait_for(handle, R.paused_after(version))
             st.rerun()
     if train_clicked and not problems and prepared is not None and not running:
         try:

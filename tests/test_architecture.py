@@ -158,6 +158,24 @@ def test_figure_builders_do_not_import_streamlit():
         assert "streamlit" not in top_level_imports(f), f.relative_to(ROOT)
 
 
+def test_pages_are_layout_only_small_and_do_not_edit_sys_path():
+    """A page file is settings → engine → figures: small, no sys.path tricks, no classes of its own."""
+    for f in sorted((ROOT / "pages").glob("*.py")) + [ROOT / "app.py"]:
+        text = f.read_text(encoding="utf-8")
+        assert "sys.path" not in text, f"{f.relative_to(ROOT)} edits sys.path"
+        n = len(text.splitlines())
+        assert n <= 320, f"{f.relative_to(ROOT)} has {n} lines: move what is not layout into gru_ui/ or gru_core/"
+        tree = ast.parse(text)
+        classes = [c.name for c in ast.walk(tree) if isinstance(c, ast.ClassDef)]
+        assert not classes, f"{f.relative_to(ROOT)} defines classes {classes}: they belong in gru_ui/ or gru_core/"
+
+
+def test_tests_do_not_load_code_from_page_files():
+    for f in sorted((ROOT / "tests").glob("*.py")):
+        text = f.read_text(encoding="utf-8")
+        assert "spec_from_file_location" not in text or f.name == "test_architecture.py", f.name
+
+
 def test_every_module_opens_with_what_it_owns():
     for package in ("gru_core", "gru_ui"):
         for f in modules(package).values():

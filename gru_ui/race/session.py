@@ -301,3 +301,18 @@ def progress(handle: RaceHandle, snap: Snapshot, name: str) -> float:
 
 def steps_per_second(snap: Snapshot) -> float | None:
     return snap.step / snap.elapsed if snap.elapsed > 0 and snap.step else None
+
+
+def wait_for(handle: RaceHandle, done, timeout: float = 3.0) -> None:
+    """Wait (briefly) until ``done(snapshot)`` or the race has ended, so the rerun draws the new state."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        snap = handle.live.snapshot()
+        if done(snap) or not handle.live.running:
+            return
+        handle.live.join(0.01)
+
+
+def paused_after(version: int):
+    """A pause reached after the snapshot ``version`` (a new "paused" event, not the previous one)."""
+    return lambda snap: snap.status == "paused" and snap.version > version
