@@ -889,7 +889,7 @@ def test_hostile_model_upload_shows_an_error_and_keeps_the_session():
         "d.npz": "parameter gru.weight_ih_l0 has shape (7, 1), expected (15, 1)",
         "e.npz": "it is not a zip archive (wrong file type?)",
         # 'PK' without the rest of a zip header: np.load takes it for a pickle, and the loader refuses that
-        "f.npz": "the file contains pickled python objects, which are never loaded here",
+        "f.npz": "not a readable .npz model file: it is not a zip archive",
     }
     for name, fragment in expected.items():
         before = dict(ss)

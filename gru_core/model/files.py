@@ -160,7 +160,7 @@ def _open(source):
         source.seek(0)
     if magic.startswith(b"\x93NUMPY"):
         raise CheckpointError("this is a single .npy array, not an .npz model file")
-    if not magic.startswith(b"PK"):
+    if not magic.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # a zip archive's local or end-of-archive header
         raise CheckpointError("not a readable .npz model file: it is not a zip archive (wrong file type?)")
     try:
         data = np.load(source, allow_pickle=False)
