@@ -24,14 +24,12 @@ import streamlit as st
 from gru_core.store import RunStore, StoreError, default_store_path
 from gru_ui.figures import chart_config, present
 from gru_ui.figures.present import PRESENTATION_KEY
+from gru_ui.limits import UPLOAD_MB, UPLOAD_ROWS
 
 EXPLAIN_KEY = "show_explanations"  # session key: captions under the charts shown (bool)
 PRESENT_KEY = PRESENTATION_KEY  # session key: presentation mode (bool)
 FRAME_KEY = "_app_frame_seen"  # session key: app_frame() has run in this session (bool)
 NOTICES_KEY = "qp_notices"  # session key: what the link carried that was ignored (list of str)
-UPLOAD_MB = 5  # the largest CSV a visitor may upload (.streamlit/config.toml's maxUploadSize says the same)
-UPLOAD_ROWS = 200_000  # … and its most rows
-MAX_SEED = 2**31 - 1  # the largest seed a page offers
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from gru_core.optim import OPTIMIZERS
 from gru_core.stats import group_stats
 from gru_ui.figures import assign_colors
 from gru_ui.figures import sweep as FS
+from gru_ui.limits import TRAIN_PCT, VAL_PCT
 from gru_ui.shell import STORE_KEY, app_frame, chart, display_toggles, open_store
 from gru_ui.sweep import data as D
 from gru_ui.sweep import form as F
@@ -53,8 +54,8 @@ def data_section() -> None:
     c = st.columns(4)
     W.setting_input("lookback", c[0])
     W.setting_input("horizon", c[1])
-    c[2].number_input("split: train %", 10, 95, key=P + "split.train_pct", step=1)
-    c[3].number_input("split: validation %", 0, 45, key=P + "split.val_pct", step=1)
+    c[2].number_input("split: train %", *TRAIN_PCT, key=P + "split.train_pct", step=1)
+    c[3].number_input("split: validation %", *VAL_PCT, key=P + "split.val_pct", step=1)
     test = 100 - int(ss[P + "split.train_pct"]) - int(ss[P + "split.val_pct"])
     for col, name in zip(st.columns(3), ("split_by", "scaler", "fit_scaler_on")):
         W.setting_input(name, col)

@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 
 from gru_core.classroom.inspector import SATURATION, saturation, saturation_order  # noqa: F401 (re-exported)
 from gru_ui.figures.race import gate_coloraxes
-from gru_ui.figures.style import TRUTH_COLOR, assign_colors, base_layout, thin_indices
+from gru_ui.figures.style import TRUTH_COLOR, base_layout, colors_for, thin_indices
 
 __all__ = [
     "GATE_COLORS",
@@ -114,11 +114,6 @@ def _legend_below(y: float = -0.22) -> dict[str, Any]:
     """A horizontal legend at the bottom of the figure (container coordinates: it never covers the x-axis
     title, whatever the height; the figure's bottom margin must leave room for it)."""
     return {"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0, "font": {"size": 15}}
-
-
-def _colors(names: Sequence[str], colors: Mapping[str, str] | None) -> dict[str, str]:
-    auto = assign_colors(list(names))
-    return {n: (colors or {}).get(n, auto[n]) for n in names}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -822,7 +817,7 @@ def landscape_animation(
     """
     xs_a, ys_a = _arr(xs), _arr(ys)
     labels = list(paths)
-    cmap = _colors(labels, colors)
+    cmap = colors_for(labels, colors)
     fsteps = frame_steps(steps, max_frames)
     z_title = "log₁₀(f − f_min + 0.001)" if log_scale else "f(x, y)"
     Zf = _arr(Z)
@@ -1068,7 +1063,7 @@ def step_size_chart(
     """``step_sizes``: label -> (n, 2), the trajectory's ``step_sizes`` (what each step multiplied its
     gradient, momentum or first moment by), per coordinate x (solid) and y (dotted), log y axis."""
     labels = list(step_sizes)
-    cmap = _colors(labels, colors)
+    cmap = colors_for(labels, colors)
     traces = []
     for label in labels:
         ss = _arr(step_sizes[label]).reshape(-1, 2)
@@ -1111,7 +1106,7 @@ def value_chart(
     """``values``: label -> (n + 1,) f along the path (trajectory ``values``); drawn as f − f_min on a log
     axis (values below 1e-16 at 1e-16: a log axis cannot show 0).  A diverged run ends in a ✖."""
     labels = list(values)
-    cmap = _colors(labels, colors)
+    cmap = colors_for(labels, colors)
     traces = []
     for label in labels:
         v = _arr(values[label])

@@ -23,12 +23,12 @@ from gru_ui.figures.style import (  # noqa: F401
     SPLIT_FILLS,
     TITLE_FONT,
     TRUTH_COLOR,
-    _colors,
     _floats,
     _is_dates,
     _scatter,
     base_layout,
     chart_config,
+    colors_for,
     ema,
     empty_note,
     thin_indices,
@@ -75,7 +75,7 @@ def loss_curves(
     per epoch, to place steps on the epoch axis (without it, it is read from the history).
     """
     names = list(history)
-    cmap = _colors(names, colors)
+    cmap = colors_for(names, colors)
     markers = markers or {}
     traces: list[dict[str, Any]] = []
     annotations: list[dict] = []
@@ -632,7 +632,7 @@ def forecast_plot(
             )
         )
     preds = {k: v for k, v in (predictions or {}).items() if v is not None}
-    cmap = _colors(list(preds), colors)
+    cmap = colors_for(list(preds), colors)
     for name, pred in preds.items():
         traces.append(
             go.Scatter(

@@ -19,7 +19,7 @@ import numpy as np
 __all__ = [
     "AXIS_STYLE", "BASELINE_STYLES", "EXTRA_COLORS", "FONT", "MAX_POINTS", "OPTIMIZER_COLORS", "SPLIT_FILLS",
     "TITLE_FONT", "TRUTH_COLOR", "assign_colors", "base_layout", "base_optimizer", "chart_config", "color_for",
-    "ema", "empty_note", "thin_indices", "value_axis_title",
+    "colors_for", "ema", "empty_note", "thin_indices", "value_axis_title",
 ]  # fmt: skip
 
 
@@ -105,7 +105,8 @@ def assign_colors(names: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _colors(names: Sequence[str], colors: Mapping[str, str] | None) -> dict[str, str]:
+def colors_for(names: Sequence[str], colors: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Each name's colour: the one given in ``colors``, else :func:`assign_colors`'s (every chart uses this)."""
     auto = assign_colors(list(names))
     return {n: (colors or {}).get(n, auto[n]) for n in names}
 

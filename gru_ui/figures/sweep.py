@@ -22,7 +22,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from gru_core.fmt import num
-from gru_ui.figures.style import AXIS_STYLE, BASELINE_STYLES, assign_colors, base_layout, color_for, empty_note
+from gru_ui.figures.style import (
+    AXIS_STYLE,
+    BASELINE_STYLES,
+    base_layout,
+    colors_for,
+    empty_note,
+)
 
 __all__ = [
     "FIELD_AXIS",
@@ -105,11 +111,6 @@ def _empty(title: str, text: str, x_title: str, y_title: str, height: int = 360)
     )
 
 
-def _colors(labels: Sequence[str], colors: Mapping[str, str] | None) -> dict[str, str]:
-    auto = assign_colors(list(labels))
-    return {n: (colors or {}).get(n, auto.get(n, color_for(n, i))) for i, n in enumerate(labels)}
-
-
 def _tick(v: Any) -> str:
     """A grid value as an axis label: 0.0001 -> "0.0001", 64 -> "64", "keras" -> "keras"."""
     if isinstance(v, bool):
@@ -167,7 +168,7 @@ def metric_heatmaps(
     if cells is None or cells.empty or x_field not in cells:
         return _empty(title, "No finished runs to draw.", field_title(x_field), field_title(y_field or ""))
     labels = list(dict.fromkeys(cells["label"]))
-    cmap = _colors(labels, colors)
+    cmap = colors_for(labels, colors)
     xs = _ordered(cells[x_field].tolist())
     ys = _ordered(cells[y_field].tolist()) if y_field else ["all"]
     xt, yt = [_tick(v) for v in xs], [_tick(v) for v in ys]
@@ -269,7 +270,7 @@ def parallel_coordinates(
     if df.empty:
         return _empty(title, "Every run diverged: no metric to draw.", "setting", mname)
     labels = list(dict.fromkeys(groups["label"]))
-    cmap = _colors(labels, colors)
+    cmap = colors_for(labels, colors)
     dims = []
     for f in fields:
         if f not in df:
@@ -414,7 +415,7 @@ def paired_forest(
         )
     if not rows:
         return _empty(title, "No pair of finished runs to compare.", x_title, "configuration")
-    cmap = _colors([a, b], colors)
+    cmap = colors_for([a, b], colors)
     groups: dict[str, list[dict]] = {"a": [], "b": [], "noise": [], "no_ci": []}
     for r in rows:
         if not (math.isfinite(r["lo"]) and math.isfinite(r["hi"])):
@@ -537,7 +538,7 @@ def lr_curves(
     if lr_table is None or lr_table.empty or lr_table["lr"].isna().all():
         return _empty(title, "No learning rate to draw.", x_title, mname)
     labels = list(dict.fromkeys(lr_table["label"]))
-    cmap = _colors(labels, colors)
+    cmap = colors_for(labels, colors)
     traces = []
     for lab in labels:
         g = lr_table[lr_table["label"] == lab].sort_values("lr")
@@ -604,7 +605,7 @@ def best_vs_baselines(
     if not best:
         return _empty(title, "No finished runs to draw.", x_title, mname)
     labels = [str(r["label"]) for r in best]
-    cmap = _colors(labels, colors)
+    cmap = colors_for(labels, colors)
     traces: list[Any] = []
     for r in best:
         lab = str(r["label"])
@@ -730,7 +731,7 @@ def runs_overlay(
         rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05, subplot_titles=["training loss", "validation loss"]
     )
     labels = list(dict.fromkeys(str(r["label"]) for r in runs))
-    cmap = _colors(labels, colors)
+    cmap = colors_for(labels, colors)
     seen: dict[str, int] = {}
     for r in runs:
         lab = str(r["label"])

@@ -38,7 +38,7 @@ from gru_core.config import (
 )
 from gru_core.data.datasets import DATASETS, series_datasets  # noqa: F401 (the page's offer of series)
 from gru_core.optim import OPTIMIZERS
-from gru_ui.shell import MAX_SEED, UPLOAD_MB, UPLOAD_ROWS
+from gru_ui.limits import MAX_SEED, MIN_TEST_PCT, TRAIN_PCT, UPLOAD_MB, UPLOAD_ROWS, VAL_PCT  # noqa: F401
 
 __all__ = [
     "CSV_SOURCE",
@@ -72,10 +72,6 @@ PAGE_LIMITS: dict[str, Any] = {
     "orphan_seconds": float(os.environ.get("GRU_LAB_ORPHAN_SECONDS", 180)),  # unwatched race: stopped
 }
 
-# What the page's percentage widgets for the split allow (test = 100 - train - validation ≥ 5).
-TRAIN_PCT = (10, 95)
-VAL_PCT = (0, 45)
-MIN_TEST_PCT = 5
 
 # The page's default run: the engine's defaults, with fewer epochs (a lesson has an hour).
 PAGE_DEFAULT = RunConfig(train=TrainConfig(epochs=60))

@@ -33,6 +33,7 @@ from gru_core.config import (
 from gru_core.data import DataError
 from gru_core.optim import OPTIMIZERS
 from gru_core.sweep import GRID_FIELDS, SweepSpec, cells, coerce_value, parse_grid, prepared_data
+from gru_ui.limits import MIN_TEST_PCT
 from gru_ui.sweep.data import CSV, format_params, parse_params_text, series_datasets
 from gru_ui.sweep.limits import LIMITS
 
@@ -50,7 +51,7 @@ FIXED_SETTINGS = tuple(n for n in SWEEP_SETTINGS if SETTINGS[n].section != "data
 DEFAULT_GRID = {"batch_size": "32", "epochs": "30", "lr": "0.01, 0.001", "hidden_size": "16, 32"}
 STUDY_GRID = {"batch_size": "32, 64, 128", "epochs": "50, 100", "lr": "0.01, 0.001, 0.0001",
               "hidden_size": "16, 32, 64"}  # fmt: skip
-MIN_TEST = 0.05  # the test part keeps at least this fraction of the series
+MIN_TEST = MIN_TEST_PCT / 100  # the test part keeps at least this fraction of the series
 
 
 @dataclass

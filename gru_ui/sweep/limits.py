@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from gru_core.config import MAX_CONTESTANTS
-from gru_ui.shell import MAX_SEED, UPLOAD_MB, UPLOAD_ROWS
+from gru_ui.limits import MAX_SEED, UPLOAD_MB, UPLOAD_ROWS
 
 LIMITS: dict[str, Any] = {
     "confirm_cells": 500,  # a bigger grid needs a tick in "yes, run it"
@@ -23,6 +23,6 @@ LIMITS: dict[str, Any] = {
     "max_sweeps": int(os.environ.get("GRU_LAB_MAX_SWEEPS", 2)),  # sweeps running at once on the server
     "max_workers": max(1, os.cpu_count() or 1),
     "compare_runs": 12,  # runs overlaid on the history page
-    "upload_mb": UPLOAD_MB,  # CSV uploads: the same for every page (gru_ui.shell)
+    "upload_mb": UPLOAD_MB,  # CSV uploads: the same for every page (gru_ui.limits)
     "rows": UPLOAD_ROWS,
 }
