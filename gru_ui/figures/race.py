@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from gru_core.fmt import num
 from gru_ui.figures.style import (  # noqa: F401
     AXIS_STYLE,
     BASELINE_STYLES,
@@ -275,14 +276,6 @@ def _steps_per_epoch(history: Mapping[str, Sequence[Mapping[str, Any]]]) -> int 
     return None
 
 
-def _fmt_lr(v: Any) -> str:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return "?"
-    return f"{f:.3g}" if math.isfinite(f) else "?"
-
-
 MAX_MARK_LABELS = 8  # at most this many lr-change labels are written on a chart (every change keeps its line)
 
 
@@ -316,7 +309,7 @@ def _intervention_marks(
         for x, iv in items:
             pending = bool(iv.get("pending"))
             y = float(np.interp(x, ex[ok], ey[ok])) if ok.any() else None
-            label = f"{name}: lr {_fmt_lr(iv.get('old'))} → {_fmt_lr(iv.get('new'))}"
+            label = f"{name}: lr {num(iv.get('old'), 3)} → {num(iv.get('new'), 3)}"
             if pending:
                 label += " (from the next step)"
             xs.append(x)
