@@ -68,14 +68,15 @@ def cmd_compare(args) -> int:
     bar.close()
     result = race.result()
     d = cfg.data
+    units = d.units or series.attrs.get("units", "")  # --units names a CSV's units; a dataset knows its own
     result["data"] = {
-        "source": d.source, "name": series.attrs.get("name", d.source), "units": series.attrs.get("units", ""),
+        "source": d.source, "name": series.attrs.get("name", d.source), "units": units,
         "length": int(len(series)), "lookback": d.lookback, "horizon": d.horizon, "split": list(d.split),
         "scaler": d.scaler, "fit_scaler_on": d.fit_scaler_on, "split_by": d.split_by,
         "n_test": int(len(prepared.y_test_raw)),
     }  # fmt: skip
     result["wall_seconds"] = time.perf_counter() - t0
-    print(compare_table(result, series.attrs.get("units", "")))
+    print(compare_table(result, units))
     print(f"{len(prepared.y_test_raw)} test targets; {result['epochs_run']} epochs in {result['wall_seconds']:.1f} s")
     line = verdict_line(result)
     if line:
