@@ -7,6 +7,11 @@ fragment and draws.  No Streamlit here: this is ordinary threading, testable wit
 
 The thread is a daemon and checks the stop flag after every mini-batch, so a closed tab (whose session
 the page stops) or a Stop click ends it within one step.
+
+A speed limit (:meth:`LiveRace.set_speed`, steps per second) paces the worker: after each mini-batch it
+waits until ``1/limit`` seconds have passed since the previous step was let through, so no second holds more
+than ``limit`` steps (a slow step is not made up for).  The wait ends at once on a stop or a new limit; the
+numbers are the same at any speed.
 """
 
 from __future__ import annotations
@@ -37,13 +42,20 @@ class Snapshot:
     forecasts: dict | None = None  # name -> test predictions in the series' units, as of the last epoch
     interventions: list[dict] = field(default_factory=list)  # learning rates changed mid-race
     pauses: list[dict] = field(default_factory=list)  # where training halted ({"step", "epoch", "changed"})
+    queue_position: int | None = None  # status "queued": place in the runner's line (1 = next)
+    queue_wait: float | None = None  # status "queued": estimated seconds until it starts (None: unknown)
+    backend: str = "thread"  # where it trains: thread | process | dask (gru_core.runner)
 
 
 class LiveRace:
     """Own a Race and the thread that runs it."""
 
-    def __init__(self, race: Race):
+    def __init__(self, race: Race, speed: float | None = None):
         self.race = race
+        self._speed: float | None = None
+        self._mark: float | None = None  # when the last step was let through (speed limit)
+        self.set_speed(speed)
+        race.after_batch = self._pace
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._status = "idle"
@@ -86,6 +98,37 @@ class LiveRace:
 
     def set_lr(self, name: str, value: float) -> None:
         self.race.set_lr(name, value)
+
+    def set_speed(self, steps_per_s: float | None) -> None:
+        """Limit training to ``steps_per_s`` mini-batch steps per second (None or 0: as fast as possible)."""
+        if steps_per_s is not None:
+            try:
+                steps_per_s = float(steps_per_s)
+            except (TypeError, ValueError):
+                raise ValueError(f"speed must be a number of steps per second, got {steps_per_s!r}") from None
+            if steps_per_s != steps_per_s or steps_per_s < 0:
+                raise ValueError(f"speed must be a positive number of steps per second, got {steps_per_s!r}")
+            steps_per_s = steps_per_s or None
+        with self.race._cond:
+            self._speed = steps_per_s
+            self.race._cond.notify_all()  # a waiting step re-reads the limit
+
+    @property
+    def speed(self) -> float | None:
+        return self._speed
+
+    def _pace(self) -> None:
+        """After a mini-batch (training thread): wait so that steps are at least ``1/speed`` s apart."""
+        now = time.perf_counter()
+        cond = self.race._cond
+        with cond:
+            while self._speed and not self.race._stop and self._mark is not None:
+                left = self._mark + 1.0 / self._speed - now
+                if left <= 0:
+                    break
+                cond.wait(left)
+                now = time.perf_counter()
+        self._mark = now
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the worker; True if it has ended."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -159,6 +159,8 @@ class Race:
         self._budget: int | None = None  # mini-batches left before pausing again (step mode)
         self._pause_at_epoch_end = False
         self._pending: list[tuple[str, str, float]] = []  # changes asked for, applied before the next step
+        # called after every mini-batch in the training thread (a listener's speed limit); never touches numbers
+        self.after_batch: Callable[[], None] | None = None
         self.pauses: list[dict] = []  # {"step", "epoch", "changed"}: where training halted
         self.interventions: list[dict] = []  # applied: {"step", "optimizer", "field", "old", "new"}
         self._scheduled = sorted((self._check_intervention(iv) for iv in interventions or []),
@@ -392,6 +394,8 @@ class Race:
                             a[2] += 1
                     run.seconds += time.perf_counter() - t0
                 self._after_batch()
+                if self.after_batch is not None:
+                    self.after_batch()
                 if cfg.log_every and self.step % cfg.log_every == 0:
                     ev = self._event("step", gates=False)
                     for name, a in acc.items():
