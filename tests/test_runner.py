@@ -97,3 +97,187 @@ def test_a_stop_ends_a_slow_race_at_once():
     assert live.join(2)
     assert time.perf_counter() - t0 < 1.0
     assert live.snapshot().status == "stopped"
+
+
+# ---- the runner: one job, three backends ------------------------------------------------------------------------
+
+from gru_core.model.files import load_model  # noqa: E402
+from gru_core.runner import RaceJob, Runner  # noqa: E402
+from gru_core.runner.process import WORKER_DIED  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A one-worker LocalCluster in its own process (processes=True: the real thing; it starts in ~1 s here)."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=logging.ERROR)  # fmt: skip
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def scripted_race(runner: Runner, cfg: RunConfig):
+    """Start halted, train 5 mini-batches, change Adam's learning rate while paused, resume to the end.
+    Returns (final snapshot, models while paused, models at the end, gate_input, backend of the snapshots)."""
+    handle = runner.submit(RaceJob(cfg, log_every=3, controls=[("pause", ())]))
+    wait_for(lambda: handle.snapshot().status == "paused", what="the first pause")
+    handle.step_batches(5)
+    wait_for(lambda: (s := handle.snapshot()).status == "paused" and s.step == 5, what="the pause at step 5")
+    paused_models = handle.models()
+    with pytest.raises(ValueError):
+        handle.set_lr("no such optimizer", 0.1)
+    handle.set_lr("Adam", 0.02)
+    handle.resume()
+    assert handle.join(60), "the race did not end"
+    snap = handle.snapshot()
+    assert snap.status == "finished", snap.error
+    return snap, paused_models, handle.models(), handle.gate_input
+
+
+def test_a_race_gives_the_same_numbers_on_thread_process_and_dask(dask_client):
+    cfg = tiny_config(epochs=4)
+    runs = {}
+    for backend in ("thread", "process", "dask"):
+        t0 = time.perf_counter()
+        runner = Runner(backend, workers=1, scheduler=dask_client if backend == "dask" else None)
+        try:
+            runs[backend] = scripted_race(runner, cfg)
+        finally:
+            runner.shutdown()
+        print(f"{backend}: {time.perf_counter() - t0:.2f} s")
+    ref_snap, ref_paused, ref_end, ref_gate = runs["thread"]
+    assert ref_snap.interventions == [{"step": 6, "optimizer": "Adam", "field": "lr", "old": 0.001, "new": 0.02}]
+    assert [p["step"] for p in ref_snap.pauses] == [0, 5]
+    for backend, (snap, paused, end, gate) in runs.items():
+        assert snap.backend == backend
+        assert bits(snap.history) == bits(ref_snap.history), backend
+        assert bits(snap.result) == bits(ref_snap.result), backend
+        assert bits(snap.runs) == bits(ref_snap.runs), backend
+        assert bits(snap.forecasts) == bits(ref_snap.forecasts), backend
+        assert snap.interventions == ref_snap.interventions and snap.pauses == ref_snap.pauses, backend
+        assert np.array_equal(gate, ref_gate), backend
+        for models, ref in ((paused, ref_paused), (end, ref_end)):
+            assert set(models) == {"Adam", "RMSprop"}
+            for name, data in models.items():
+                ck, ck_ref = load_model(data), load_model(ref[name])
+                assert np.array_equal(ck.model.params.flat, ck_ref.model.params.flat), (backend, name)
+                assert ck.info.label == name and ck.info.step == ck_ref.info.step
+    # the paused models are those of step 5, the final ones those of the end (the best epoch's weights)
+    assert load_model(ref_paused["Adam"]).info.step == 5
+    assert load_model(ref_end["Adam"]).info.status == "finished"
+    assert load_model(ref_end["Adam"]).info.interventions[0]["new"] == 0.02
+
+
+def test_queue_order_positions_and_cancel_with_one_worker():
+    runner = Runner("process", workers=1)
+    try:
+        cfg = tiny_config(epochs=3)
+        first = runner.submit(RaceJob(cfg, controls=[("pause", ())]))  # holds the only worker until resumed
+        wait_for(lambda: first.snapshot().status == "paused", what="the first race to start")
+        jobs = [runner.submit(RaceJob(tiny_config(epochs=3, seed=0))) for _ in range(3)]
+        assert [j.snapshot().status for j in jobs] == ["queued"] * 3
+        assert [j.snapshot().queue_position for j in jobs] == [1, 2, 3]
+        assert jobs[0].snapshot().queue_wait is None  # the running race has not finished an epoch yet
+        assert jobs[0].cancel() and not jobs[0].cancel()
+        jobs[1].stop()  # stop on a queued race removes it too
+        assert [j.snapshot().status for j in jobs] == ["cancelled", "cancelled", "queued"]
+        assert jobs[2].snapshot().queue_position == 1
+        assert jobs[0].join(0) and not jobs[0].running
+        later = runner.submit(RaceJob(cfg))
+        assert later.snapshot().queue_position == 2
+        first.set_speed(60)  # ~0.25 s an epoch: long enough to see an estimate of the wait
+        first.resume()
+        wait_for(lambda: first.snapshot().epoch >= 1, what="the first epoch")
+        wait = later.snapshot().queue_wait
+        assert wait is not None and 0 < wait < 30, wait
+        seen: dict[str, list] = {"start": [], "end": []}
+        order = [first, jobs[2], later]
+
+        def watch():
+            for i, h in enumerate(order):
+                s = h.snapshot().status
+                if s != "queued" and i not in seen["start"]:
+                    seen["start"].append(i)
+                if not h.running and i not in seen["end"]:
+                    seen["end"].append(i)
+            return len(seen["end"]) == 3
+
+        wait_for(watch, timeout=60, what="the three races to run")
+        assert seen["start"] == [0, 1, 2] and seen["end"] == [0, 1, 2]
+        assert all(h.snapshot().status == "finished" for h in order)
+        assert bits(jobs[2].snapshot().history) == bits(later.snapshot().history)  # same config, same numbers
+    finally:
+        runner.shutdown()
+
+
+def test_a_killed_worker_fails_its_race_only_and_is_replaced():
+    import os
+    import signal
+
+    runner = Runner("process", workers=2)
+    try:
+        victim = runner.submit(RaceJob(tiny_config(epochs=3), controls=[("pause", ())]))
+        other = runner.submit(RaceJob(tiny_config(epochs=6), speed=100))
+        wait_for(lambda: victim.snapshot().status == "paused", what="the victim to start")
+        pid = victim.pid
+        assert pid and pid != os.getpid()
+        os.kill(pid, signal.SIGKILL)
+        assert victim.join(10)
+        snap = victim.snapshot()
+        assert snap.status == "error" and snap.error == WORKER_DIED
+        assert "killed or out of memory" in snap.error
+        with pytest.raises(RuntimeError):
+            victim.models()
+        victim.pause()  # commands on a dead race do nothing, and do not hang
+        assert other.join(60) and other.snapshot().status == "finished"  # the other race went on
+        wait_for(lambda: runner.backend.replaced >= 1, what="a new worker process")
+        assert pid not in runner.backend.pids()
+        after = runner.submit(RaceJob(tiny_config(epochs=3)))
+        assert after.join(60) and after.snapshot().status == "finished"
+    finally:
+        runner.shutdown()
+
+
+def test_speed_limit_through_a_worker_process():
+    runner = Runner("process", workers=1)
+    try:
+        h = runner.submit(RaceJob(tiny_config(epochs=40), log_every=1, speed=20))
+        wait_for(lambda: h.snapshot().step >= 3, what="the race to start")
+        t1, s1 = time.perf_counter(), h.snapshot().step
+        time.sleep(1.5)
+        t2, s2 = time.perf_counter(), h.snapshot().step
+        rate = (s2 - s1) / (t2 - t1)
+        assert 16 <= rate <= 24, f"{rate:.1f} steps/s with a limit of 20"
+        h.stop()
+        assert h.join(10) and h.snapshot().status == "stopped"
+    finally:
+        runner.shutdown()
+
+
+def test_a_bad_job_fails_alone_and_get_runner_reads_the_environment(monkeypatch):
+    from gru_core.runner import runner as runner_module
+
+    runner = Runner("thread", workers=1)
+    try:
+        bad = runner.submit(RaceJob(RunConfig.from_dict({"data": {"source": "no-such-dataset"}})))
+        assert bad.join(5) and bad.snapshot().status == "error" and "no-such-dataset" in bad.snapshot().error
+        good = runner.submit(RaceJob(tiny_config(epochs=3)))
+        assert good.join(30) and good.snapshot().status == "finished"
+    finally:
+        runner.shutdown()
+    monkeypatch.setenv("GRU_LAB_BACKEND", "thread")
+    monkeypatch.setenv("GRU_LAB_WORKERS", "3")
+    monkeypatch.setattr(runner_module, "_RUNNER", None)
+    r = runner_module.get_runner()
+    try:
+        assert r is runner_module.get_runner() and r.backend_name == "thread" and r.workers == 3
+    finally:
+        r.shutdown()
+    monkeypatch.setenv("GRU_LAB_BACKEND", "nope")
+    monkeypatch.setattr(runner_module, "_RUNNER", None)
+    with pytest.raises(ValueError, match="unknown backend"):
+        runner_module.get_runner()

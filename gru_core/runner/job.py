@@ -1,0 +1,161 @@
+"""What a background race is (:class:`RaceJob`, plain picklable data) and the one thing that hosts it
+(:class:`HostedRace`: the job's Race in a :class:`~gru_core.train.live.LiveRace`, plus its model files).
+
+Every backend builds the race the same way, from the same job, with :class:`HostedRace`: the thread backend in
+the server's process, a pool worker in its own process, a Dask actor on a cluster worker.  So the same job gives
+the same numbers, bit for bit, wherever it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gru_core.config import RunConfig
+from gru_core.data.source import load_source, prepare_run
+from gru_core.jsonio import to_jsonable
+from gru_core.model.files import ModelInfo, save_model_bytes
+from gru_core.train import Race
+from gru_core.train.live import LiveRace, Snapshot
+
+__all__ = ["CONTROLS", "HostedRace", "RaceJob", "TERMINAL"]
+
+TERMINAL = ("finished", "stopped", "error", "cancelled")  # a race in one of these will not change again
+CONTROLS = ("pause", "resume", "step_epoch", "step_batches", "set_lr", "set_speed", "stop")  # the handle's commands
+
+
+@dataclass
+class RaceJob:
+    """One race to run in the background: plain data, picklable (it travels to a worker process or a Dask worker).
+
+    ``config``: ``RunConfig.to_dict()`` (a RunConfig is accepted and converted).  ``series``: the pandas Series to
+    train on (an uploaded CSV the worker cannot read); None: the worker loads ``config["data"]`` itself with
+    :func:`~gru_core.data.source.load_source`.  ``interventions``: learning-rate changes replayed exactly (None:
+    the configuration's own).  ``speed``: steps per second (None: as fast as possible).  ``controls``: commands
+    ``(method, args)`` applied before the race's thread starts (what was asked while it waited in the queue).
+    ``model_info``: extra :class:`~gru_core.model.files.ModelInfo` fields for its model files (query, series, …).
+    """
+
+    config: dict
+    series: Any = None
+    log_every: int = 0
+    initial_params: Any = None
+    initial_optimizer_states: dict | None = None
+    interventions: list | None = None
+    speed: float | None = None
+    controls: list = field(default_factory=list)
+    model_info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if isinstance(self.config, RunConfig):
+            self.config = self.config.to_dict()
+        self.config = dict(self.config)
+
+    @property
+    def run_config(self) -> RunConfig:
+        return RunConfig.from_dict(self.config)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.run_config.labels
+
+    @property
+    def epochs(self) -> int:
+        return int(self.run_config.train.epochs)
+
+
+class HostedRace:
+    """A job's race in a LiveRace: the same API (``start``, ``snapshot``, ``pause``, …, ``set_speed``), plus
+    :meth:`models`, ``labels``, ``gate_input`` and ``ended``.  ``backend`` is written into every snapshot."""
+
+    def __init__(self, job: RaceJob, backend: str = "thread"):
+        self.job = job
+        self.backend = backend
+        self.cfg = cfg = job.run_config
+        series = job.series if job.series is not None else load_source(cfg.data)
+        self.series = series
+        self.prepared = prepare_run(series, cfg.data)
+        interventions = job.interventions if job.interventions is not None else cfg.interventions
+        self.race = Race(self.prepared, cfg.model_config(), cfg.race_contestants(),
+                         cfg.train_config(log_every=int(job.log_every or 0)),
+                         interventions=[dict(iv) for iv in interventions] or None,
+                         initial_params=job.initial_params,
+                         initial_optimizer_states=job.initial_optimizer_states)  # fmt: skip
+        self.live = LiveRace(self.race, speed=job.speed)
+        self.labels = list(self.race.runs)
+        self.gate_input = self.race.gate_input
+        for method, args in job.controls:
+            if method not in CONTROLS:
+                raise ValueError(f"unknown control {method!r}; known: {CONTROLS}")
+            getattr(self, method)(*args)
+        self._started = False
+
+    # the LiveRace API
+    def start(self) -> None:
+        self._started = True
+        self.live.start()
+
+    def snapshot(self) -> Snapshot:
+        snap = self.live.snapshot()
+        snap.backend = self.backend
+        return snap
+
+    def pause(self) -> None:
+        self.live.pause()
+
+    def resume(self) -> None:
+        self.live.resume()
+
+    def step_epoch(self) -> None:
+        self.live.step_epoch()
+
+    def step_batches(self, k: int = 1) -> None:
+        self.live.step_batches(k)
+
+    def set_lr(self, name: str, value: float) -> None:
+        self.live.set_lr(name, value)
+
+    def set_speed(self, steps_per_s: float | None) -> None:
+        self.live.set_speed(steps_per_s)
+
+    def stop(self) -> None:
+        self.live.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        return self.live.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self.live.running
+
+    @property
+    def ended(self) -> bool:
+        """Started and its thread has ended (finished, stopped or failed)."""
+        return self._started and not self.live.running
+
+    def models(self) -> dict[str, bytes]:
+        """Every contestant's model as model-file bytes (weights, optimizer state, run, scaler, ModelInfo);
+        only while the race is halted in a pause or has ended (finished or stopped)."""
+        snap = self.snapshot()
+        if snap.status not in ("paused", "finished", "stopped") or (snap.status == "paused" and not self.race.paused):
+            raise RuntimeError(f"the models can be saved only while the race is paused or after it ended "
+                               f"(it is {snap.status})")  # fmt: skip
+        tests = {r["name"]: r["test"] for r in (snap.result or {}).get("runs", []) if r.get("test")}
+        out = {}
+        for name, run in self.race.runs.items():
+            extra = dict(self.job.model_info)
+            series = {"name": str(self.series.name or ""), "units": str(self.series.attrs.get("units", "")),
+                      "source": str(self.series.attrs.get("source") or self.cfg.data.source),
+                      "length": int(len(self.series))}  # fmt: skip
+            series.update(extra.pop("series", None) or {})
+            info = ModelInfo(
+                label=name, optimizer=run.contestant.optimizer, flavor=run.contestant.flavor, seed=self.cfg.seed,
+                status=snap.status, epochs_trained=snap.epoch, step=snap.step,
+                metrics={"test": to_jsonable(tests[name])} if name in tests else {}, series=series,
+                interventions=[dict(iv) for iv in snap.interventions if iv.get("optimizer") == name],
+                **{k: v for k, v in extra.items() if k in ModelInfo.__dataclass_fields__},
+            )  # fmt: skip
+            out[name] = save_model_bytes(run.model, optimizer=run.opt, run=self.cfg, scaler=self.prepared.scaler,
+                                         info=ModelInfo(**to_jsonable(asdict(info))))  # fmt: skip
+        return out
+

@@ -1,0 +1,344 @@
+"""The server's one :class:`Runner`: takes race jobs, runs them on the configured backend, queues the rest.
+
+``get_runner()`` gives the process's runner, configured by the environment: ``GRU_LAB_BACKEND`` = ``process``
+(default; :mod:`gru_core.runner.process`), ``thread`` (:mod:`gru_core.runner.thread`) or ``dask``
+(:mod:`gru_core.runner.dask_actor`, with ``GRU_LAB_SCHEDULER`` = the scheduler's address); ``GRU_LAB_WORKERS``
+= races training at once (default: one per core; on Dask, the cluster's worker threads).
+
+:meth:`Runner.submit` returns a :class:`JobHandle` at once, with LiveRace's API.  While every slot is busy the
+job waits in a first-come queue: its snapshot has ``status="queued"``, its place in line (``queue_position``,
+1 = next) and an estimate of the wait (``queue_wait``, seconds, from the running races' progress: epochs done /
+total and time elapsed; None while no running race has finished an epoch).  Commands given while queued are kept
+and applied before the race's first step (``pause`` makes it start halted); ``cancel()`` or ``stop()`` removes
+it from the queue (status "cancelled").  When a race ends (finished, stopped, error) the next queued job takes
+its slot: a monitor thread checks every :data:`MONITOR_EVERY` s, and at once when a backend reports a change.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import replace
+
+from gru_core.runner.job import CONTROLS, TERMINAL, RaceJob
+from gru_core.train.live import Snapshot
+
+__all__ = ["BACKENDS", "JobHandle", "Runner", "get_runner", "make_backend"]
+
+BACKENDS = ("process", "thread", "dask")
+MONITOR_EVERY = 0.05  # seconds between checks for ended races
+
+
+def make_backend(backend: str, workers: int | None = None, scheduler=None, on_change=None):
+    """A backend by name (see the module docstring)."""
+    if backend == "thread":
+        from gru_core.runner.thread import ThreadBackend
+
+        return ThreadBackend(workers or os.cpu_count() or 1, on_change=on_change)
+    if backend == "process":
+        from gru_core.runner.process import ProcessBackend
+
+        return ProcessBackend(workers, on_change=on_change)
+    if backend == "dask":
+        from gru_core.runner.dask_actor import DaskBackend
+
+        return DaskBackend(scheduler, workers, on_change=on_change)
+    raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+
+
+class JobHandle:
+    """One submitted race: queued, then handled by a backend.  LiveRace's API plus ``cancel``, ``models``,
+    ``labels``, ``gate_input`` (None until it starts), ``pid`` (the worker process, process backend) and
+    ``backend``.  ``running`` is true until the race has ended (also while queued)."""
+
+    def __init__(self, runner: Runner, job: RaceJob):
+        self._runner = runner
+        self.job = job
+        self.backend = runner.backend_name
+        self.labels = job.labels
+        self._inner = None
+        self._state = "queued"  # queued | launched | cancelled | error
+        self._error: str | None = None
+        self._ended = threading.Event()
+        self._submitted = time.perf_counter()
+        self._qversion = 0
+
+    # ---- state ----------------------------------------------------------------------------------------------
+
+    @property
+    def queued(self) -> bool:
+        return self._state == "queued"
+
+    @property
+    def gate_input(self):
+        return getattr(self._inner, "gate_input", None)
+
+    @property
+    def pid(self) -> int | None:
+        return getattr(self._inner, "pid", None)
+
+    def snapshot(self) -> Snapshot:
+        inner = self._inner
+        if inner is not None:
+            snap = inner.snapshot()
+            return replace(snap, version=snap.version + self._qversion, backend=self.backend)
+        total = self.job.epochs
+        base = Snapshot(status="queued", version=self._qversion, epoch=0, total_epochs=total, step=0, elapsed=0.0,
+                        history={name: [] for name in self.labels}, backend=self.backend)  # fmt: skip
+        if self._state == "cancelled":
+            return replace(base, status="cancelled")
+        if self._state == "error":
+            return replace(base, status="error", error=self._error)
+        position, wait = self._runner._queue_info(self)
+        return replace(base, queue_position=position, queue_wait=wait)
+
+    @property
+    def running(self) -> bool:
+        return not self._ended.is_set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the race has ended (or was cancelled); True if it has."""
+        return self._ended.wait(timeout)
+
+    # ---- commands -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Submitted races start by themselves (kept for LiveRace's API)."""
+
+    def _command(self, method: str, *args) -> None:
+        with self._runner._lock:
+            if self._state == "queued":
+                self.job.controls.append((method, args))
+                return
+            inner = self._inner
+        if inner is not None:
+            getattr(inner, method)(*args)
+
+    def pause(self) -> None:
+        self._command("pause")
+
+    def resume(self) -> None:
+        self._command("resume")
+
+    def step_epoch(self) -> None:
+        self._command("step_epoch")
+
+    def step_batches(self, k: int = 1) -> None:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        self._command("step_batches", k)
+
+    def set_lr(self, name: str, value: float) -> None:
+        if name not in self.labels:
+            raise ValueError(f"unknown contestant {name!r}; known: {self.labels}")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"lr must be a number, got {value!r}") from None
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"lr must be a positive finite number, got {value!r}")
+        self._command("set_lr", name, value)
+
+    def set_speed(self, steps_per_s: float | None) -> None:
+        with self._runner._lock:
+            if self._state == "queued":
+                self.job.speed = steps_per_s
+                return
+        self._command("set_speed", steps_per_s)
+
+    def cancel(self) -> bool:
+        """Remove a queued race from the queue (status "cancelled"); True if it was queued."""
+        return self._runner._cancel(self)
+
+    def stop(self) -> None:
+        """End the race after the current mini-batch (everything trained so far is kept); a queued race is
+        cancelled."""
+        if not self.cancel():
+            inner = self._inner
+            if inner is not None:
+                inner.stop()
+
+    def models(self) -> dict[str, bytes]:
+        """Every contestant's current model as model-file bytes (only while paused or once ended)."""
+        inner = self._inner
+        if inner is None:
+            raise RuntimeError("this race has not started: it has no models yet")
+        return inner.models()
+
+
+class Runner:
+    """Runs race jobs on one backend (see the module docstring)."""
+
+    def __init__(self, backend: str = "process", workers: int | None = None, scheduler=None):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+        self.backend_name = backend
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._queue: deque[JobHandle] = deque()
+        self._active: list[JobHandle] = []
+        self._closed = False
+        self.backend = make_backend(backend, workers, scheduler, on_change=self._wake.set)
+        self._monitor = threading.Thread(target=self._monitor_loop, daemon=True, name="gru-runner-monitor")
+        self._monitor.start()
+
+    @property
+    def workers(self) -> int:
+        return self.backend.workers
+
+    def submit(self, job: RaceJob) -> JobHandle:
+        """Queue the job; it starts at once if a slot is free.  Returns its handle."""
+        if not isinstance(job, RaceJob):
+            raise TypeError(f"submit takes a RaceJob, got {type(job).__name__}")
+        for method, _ in job.controls:
+            if method not in CONTROLS:
+                raise ValueError(f"unknown control {method!r}; known: {CONTROLS}")
+        handle = JobHandle(self, job)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the runner has been shut down")
+            self._queue.append(handle)
+            self._dispatch()
+        return handle
+
+    def queued(self) -> list[JobHandle]:
+        with self._lock:
+            return list(self._queue)
+
+    def active(self) -> list[JobHandle]:
+        with self._lock:
+            return list(self._active)
+
+    # ---- the queue ------------------------------------------------------------------------------------------
+
+    def _bump(self) -> None:
+        for h in self._queue:
+            h._qversion += 1
+
+    def _cancel(self, handle: JobHandle) -> bool:
+        with self._lock:
+            if handle._state != "queued":
+                return False
+            self._queue.remove(handle)
+            handle._state = "cancelled"
+            handle._qversion += 1
+            handle._ended.set()
+            self._bump()
+            return True
+
+    def _dispatch(self) -> None:
+        """Start queued jobs while the backend has free slots (under the lock)."""
+        while self._queue and not self._closed and self.backend.free_slots() > 0:
+            handle = self._queue.popleft()
+            self._bump()
+            try:
+                inner = self.backend.launch(handle.job)
+            except Exception as exc:  # a job that cannot be built: this race fails, the queue goes on
+                handle._state, handle._error = "error", f"{type(exc).__name__}: {exc}"
+                handle._qversion += 1
+                handle._ended.set()
+                continue
+            handle._qversion += 1
+            handle._inner, handle._state = inner, "launched"
+            self._active.append(handle)
+
+    def _reap(self) -> None:
+        for h in list(self._active):
+            if h._inner.ended:
+                self._active.remove(h)
+                h._ended.set()
+
+    def _monitor_loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(MONITOR_EVERY)
+            self._wake.clear()
+            with self._lock:
+                if self._closed:
+                    return
+                self._reap()
+                self._dispatch()
+
+    def _queue_info(self, handle: JobHandle) -> tuple[int | None, float | None]:
+        """(place in line, estimated seconds until it starts) of a queued handle."""
+        with self._lock:
+            try:
+                position = list(self._queue).index(handle) + 1
+            except ValueError:
+                return None, None
+            running = list(self._active)
+        free = [0.0] * max(0, self.workers - len(running))
+        durations = []
+        for h in running:
+            snap = h._inner.snapshot()
+            if snap.status in TERMINAL:
+                free.append(0.0)
+                continue
+            done = snap.epoch / max(1, snap.total_epochs)
+            if done <= 0:
+                free.append(math.nan)
+                continue
+            full = snap.elapsed / done
+            durations.append(full / max(1, snap.total_epochs))  # seconds per epoch
+            free.append(max(0.0, full - snap.elapsed))
+        if not durations:
+            return position, None
+        per_epoch = sum(durations) / len(durations)
+        slots = sorted(free, key=lambda t: (math.isnan(t), t))
+        ahead = list(self._queue)[: position - 1]
+        for h in ahead:  # each job ahead takes the slot that frees first
+            t = slots.pop(0)
+            if math.isnan(t):
+                return position, None
+            slots.append(t + per_epoch * h.job.epochs)
+            slots.sort(key=lambda t: (math.isnan(t), t))
+        wait = slots[0]
+        return position, None if math.isnan(wait) else float(wait)
+
+    # ---- the end --------------------------------------------------------------------------------------------
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel the queued races, stop the running ones and the backend's workers."""
+        with self._lock:
+            if self._closed:
+                return
+            queued = list(self._queue)
+        for h in queued:
+            h.cancel()
+        with self._lock:
+            self._closed = True
+            active, self._active = list(self._active), []
+        self._wake.set()
+        for h in active:
+            try:
+                h._inner.stop()
+            except Exception:
+                pass
+        self.backend.shutdown(timeout)
+        for h in active:
+            h._ended.set()
+
+
+_RUNNER: Runner | None = None
+_RUNNER_LOCK = threading.Lock()
+
+
+def get_runner() -> Runner:
+    """This process's runner, made on first use from ``GRU_LAB_BACKEND``, ``GRU_LAB_WORKERS`` and
+    ``GRU_LAB_SCHEDULER``; shut down when the process exits."""
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is None or _RUNNER._closed:
+            backend = os.environ.get("GRU_LAB_BACKEND", "process").strip().lower() or "process"
+            raw = os.environ.get("GRU_LAB_WORKERS", "").strip()
+            try:
+                workers = int(raw) if raw else None
+            except ValueError:
+                raise ValueError(f"GRU_LAB_WORKERS must be a whole number, got {raw!r}") from None
+            scheduler = os.environ.get("GRU_LAB_SCHEDULER") or None
+            _RUNNER = Runner(backend, workers=workers, scheduler=scheduler)
+            atexit.register(_RUNNER.shutdown)
+        return _RUNNER

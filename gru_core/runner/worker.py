@@ -1,0 +1,156 @@
+"""A pool worker process: ``python -m gru_core.runner.worker --address HOST:PORT --slot K``, started by
+:class:`~gru_core.runner.process.ProcessBackend`; it hosts one race at a time (a
+:class:`~gru_core.runner.job.HostedRace`) for as long as its parent lives.
+
+Protocol (pickles over one authenticated :mod:`multiprocessing.connection`; the authkey comes as one hex line
+on stdin, never on the command line):
+
+* worker → parent: ``("hello", slot, pid)``; ``("started", job_id, labels, gate_input)`` or
+  ``("failed", job_id, message)``; ``("snap", job_id, Snapshot)`` whenever the snapshot's version or status
+  changed (at most every :data:`PUBLISH_EVERY` s); ``("ended", job_id, Snapshot, models)`` once the race is
+  over, with every contestant's model file (so the models outlive the worker's next job);
+  ``("reply", request_id, ok, value_or_exception)`` for every call.
+* parent → worker: ``("start", job_id, RaceJob)``, ``("call", request_id, job_id, method, args)``, ``("exit",)``.
+
+The worker exits when its parent dies: stdin reaches EOF (the parent held the pipe's other end), the
+connection closes, or ``os.getppid()`` changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import traceback
+from multiprocessing.connection import Client
+
+PUBLISH_EVERY = 0.1  # seconds between checks for a new snapshot
+PARENT_POLL = 1.0  # seconds between checks that the parent is alive
+
+
+class _Host:
+    def __init__(self, conn):
+        self.conn = conn
+        self.send_lock = threading.Lock()
+        self.lock = threading.Lock()
+        self.job_id = None
+        self.hosted = None
+        self.final_sent = True
+
+    def send(self, msg) -> None:
+        with self.send_lock:
+            self.conn.send(msg)
+
+    def start(self, job_id, job) -> None:
+        from gru_core.runner.job import HostedRace
+
+        with self.lock:
+            self.job_id, self.hosted, self.final_sent = job_id, None, True
+        try:
+            hosted = HostedRace(job, backend="process")
+        except Exception as exc:  # bad data or configuration: this race fails, the worker serves on
+            traceback.print_exc()
+            self.send(("failed", job_id, f"{type(exc).__name__}: {exc}"))
+            return
+        with self.lock:
+            self.hosted, self.final_sent = hosted, False
+        self.send(("started", job_id, hosted.labels, hosted.gate_input))
+        hosted.start()
+
+    def call(self, req, job_id, method, args) -> None:
+        try:
+            with self.lock:
+                hosted = self.hosted if job_id == self.job_id else None
+            if hosted is None:
+                raise RuntimeError("this race is no longer hosted by the worker")
+            value = getattr(hosted, method)(*args)
+            self.send(("reply", req, True, value))
+        except Exception as exc:  # raised again in the parent: keep it a plain, picklable exception
+            plain = exc
+            if type(exc) not in (ValueError, RuntimeError, TypeError):
+                plain = RuntimeError(f"{type(exc).__name__}: {exc}")
+            self.send(("reply", req, False, plain))
+
+    def publish(self) -> None:
+        seen = None
+        while True:
+            time.sleep(PUBLISH_EVERY)
+            with self.lock:
+                hosted, job_id, final_sent = self.hosted, self.job_id, self.final_sent
+            if hosted is None or final_sent:
+                seen = None
+                continue
+            ended = hosted.ended
+            snap = hosted.snapshot()
+            if ended:
+                try:
+                    models = hosted.models()
+                except Exception:  # an error status has no models
+                    models = {}
+                with self.lock:
+                    if self.hosted is hosted:
+                        self.final_sent = True
+                self.send(("ended", job_id, snap, models))
+                continue
+            key = (job_id, snap.version, snap.status)
+            if key != seen:
+                seen = key
+                self.send(("snap", job_id, snap))
+
+
+def _exit_with_parent(ppid: int) -> None:
+    def stdin_eof():
+        try:
+            while sys.stdin.buffer.read(1 << 16):
+                pass
+        except (OSError, ValueError):
+            pass
+        os._exit(0)
+
+    def poll():
+        while os.getppid() == ppid:
+            time.sleep(PARENT_POLL)
+        os._exit(0)
+
+    threading.Thread(target=stdin_eof, daemon=True, name="gru-worker-stdin").start()
+    threading.Thread(target=poll, daemon=True, name="gru-worker-ppid").start()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m gru_core.runner.worker")
+    ap.add_argument("--address", required=True, help="HOST:PORT of the parent's listener")
+    ap.add_argument("--slot", type=int, default=0)
+    args = ap.parse_args(argv)
+    ppid = os.getppid()
+    authkey = bytes.fromhex(sys.stdin.readline().strip())
+    host, port = args.address.rsplit(":", 1)
+    conn = Client((host, int(port)), authkey=authkey)
+    _exit_with_parent(ppid)
+    import gru_core.runner.job  # noqa: F401  (numpy, the engine: loaded before the first job arrives)
+
+    worker = _Host(conn)
+    worker.send(("hello", args.slot, os.getpid()))
+    threading.Thread(target=worker.publish, daemon=True, name="gru-worker-publish").start()
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            break
+        kind = msg[0]
+        if kind == "start":
+            worker.start(msg[1], msg[2])
+        elif kind == "call":
+            worker.call(*msg[1:])
+        elif kind == "exit":
+            break
+    with worker.lock:
+        hosted = worker.hosted
+    if hosted is not None:
+        hosted.stop()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
