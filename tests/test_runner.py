@@ -281,3 +281,67 @@ def test_a_bad_job_fails_alone_and_get_runner_reads_the_environment(monkeypatch)
     monkeypatch.setattr(runner_module, "_RUNNER", None)
     with pytest.raises(ValueError, match="unknown backend"):
         runner_module.get_runner()
+
+
+def test_prestarted_workers_give_the_first_event_within_a_second_and_exit_with_their_parent(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    runner = Runner("process", workers=1)
+    try:
+        assert runner.wait_ready(30)
+        t0 = time.perf_counter()
+        h = runner.submit(RaceJob(tiny_config(epochs=3)))
+        wait_for(lambda: h.snapshot().runs, what="the first event")
+        latency = time.perf_counter() - t0
+        print(f"first event after {latency:.2f} s")
+        assert latency < 1.5  # ~0.2 s measured; some slack for a loaded 2-core machine
+        assert h.join(30)
+    finally:
+        runner.shutdown()
+    # a parent that dies without shutting down (SIGKILL): its workers notice and exit
+    pids_file = tmp_path / "pids"
+    code = ("import os, sys, time; from gru_core.runner import Runner; r = Runner('process', workers=2); "
+            f"r.wait_ready(30); open({str(pids_file)!r}, 'w').write(' '.join(map(str, r.backend.pids()))); "
+            "time.sleep(60)")  # fmt: skip
+    root = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=root, env={**os.environ, "PYTHONPATH": root})
+    try:
+        wait_for(lambda: pids_file.exists() and pids_file.read_text().strip(), what="the workers' pids")
+        pids = [int(p) for p in pids_file.read_text().split()]
+    finally:
+        parent.kill()
+        parent.wait(10)
+
+    def gone():
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            with open(f"/proc/{pid}/stat") as fh:  # a zombie (exited, reaped by init later) counts as gone
+                if fh.read().split(")")[-1].split()[0] != "Z":
+                    return False
+        return True
+
+    wait_for(gone, timeout=10, what="the orphaned workers to exit")
+
+
+def test_a_lost_dask_worker_fails_its_race_and_the_cluster_serves_on(dask_client):
+    import os
+    import signal
+
+    runner = Runner("dask", scheduler=dask_client)
+    try:
+        h = runner.submit(RaceJob(tiny_config(epochs=3), controls=[("pause", ())]))
+        wait_for(lambda: h.snapshot().status == "paused", what="the race to start on the Dask worker")
+        (pid,) = dask_client.run(os.getpid).values()
+        os.kill(pid, signal.SIGKILL)  # the nanny starts a new worker process
+        assert h.join(30)
+        snap = h.snapshot()
+        assert snap.status == "error" and "Dask worker or scheduler" in snap.error and "other races go on" in snap.error
+        after = runner.submit(RaceJob(tiny_config(epochs=3)))
+        assert after.join(60) and after.snapshot().status == "finished", after.snapshot().error
+    finally:
+        runner.shutdown()

@@ -103,8 +103,9 @@ class DaskRaceHandle:
         client = self._backend.client
         fut = None
         try:
+            where = {"workers": [self.worker], "allow_other_workers": True} if self.worker else {}
             fut = client.submit(RaceActor, self.job, actor=True, pure=False, key=f"gru-race-{uuid.uuid4().hex}",
-                                workers=[self.worker] if self.worker else None, allow_other_workers=True)  # fmt: skip
+                                **where)  # fmt: skip
             actor = fut.result(timeout=START_TIMEOUT)
             labels, gate_input, error = actor.info().result(timeout=CALL_TIMEOUT)
             if error is not None:

@@ -348,6 +348,14 @@ class ProcessBackend:
                     self.replaced += 1
         self._changed()
 
+    def wait_ready(self, timeout: float = CONNECT_TIMEOUT) -> bool:
+        """Wait until every worker process has connected; True if they all did within ``timeout``."""
+        end = time.monotonic() + timeout
+        for w in list(self._slots):
+            if not w.connected.wait(max(0.0, end - time.monotonic())):
+                return False
+        return True
+
     def pids(self) -> list[int]:
         with self._lock:
             return [w.pid for w in self._slots]

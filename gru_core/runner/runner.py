@@ -190,6 +190,11 @@ class Runner:
     def workers(self) -> int:
         return self.backend.workers
 
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Wait until the backend's workers are up (process backend: every worker process connected)."""
+        ready = getattr(self.backend, "wait_ready", None)
+        return True if ready is None else bool(ready(timeout))
+
     def submit(self, job: RaceJob) -> JobHandle:
         """Queue the job; it starts at once if a slot is free.  Returns its handle."""
         if not isinstance(job, RaceJob):
