@@ -45,6 +45,7 @@ class RaceActor:
     def __init__(self, job: RaceJob):
         from gru_core._blas import limit_blas_threads
 
+        # one core per race, as in the process pool (a worker's own setting wins); see gru_core._blas
         os.environ.setdefault("GRU_LAB_BIG_BLAS_THREADS", "1")
         limit_blas_threads()
         self.error = None
