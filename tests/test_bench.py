@@ -31,3 +31,12 @@ def test_golden_comparison_sees_a_changed_number_and_ignores_timings():
     b["runs"][0]["test"]["mse"] = 0.25000000000000006
     assert golden.differences(golden.normalise(a), golden.normalise(b)) == [
         ".runs[0].test.mse: 0.25 != 0.25000000000000006"]
+
+
+def test_class_benchmark_quick_mode_prints_its_ratios():
+    proc = subprocess.run([sys.executable, "bench/bench_class.py", "--quick"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    ratios = [float(x) for x in re.findall(r"ratio to one race ([0-9.]+)", proc.stdout)]
+    assert len(ratios) == 2 and ratios[0] == 1.0 and ratios[1] > 0, proc.stdout
+    assert re.search(r"redraw of one live loss chart: [0-9.]+ ms .* ratio [0-9.]+", proc.stdout), proc.stdout
