@@ -1,0 +1,152 @@
+"""The race page as a class sees it: a real server, headless Chromium, one visitor and then four at once.
+
+    python bench/bench_browser.py             # about 2 minutes
+    python bench/bench_browser.py --quick     # a smoke run
+
+Prints, each measured in this run:
+
+* one visitor: seconds from the Train click to the first curve on the page; curve redraws per second while it
+  trains (Plotly's ``plotly_afterplot`` events on the live loss chart; target ≥ 5); training steps/s with
+  the page open in Chromium ÷ the same race run through the runner with no browser (target ≥ 0.9);
+* four visitors pressing Train within a second: for each, seconds to its first curve and whether its curve
+  grew during the first 5 seconds.
+
+Needs Debian's ``/usr/bin/chromium`` (or ``$CHROMIUM``) and the ``playwright`` package; never downloads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LOSS = ".st-key-live-loss .gru-live-plot"
+COUNT_REDRAWS = """el => { el.__redraws = 0; el.on('plotly_afterplot', () => { el.__redraws += 1; }); }"""
+POINTS = "el => (el.data || []).reduce((n, t) => n + ((t.x || []).length || 0), 0)"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(env: dict) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+           "--browser.gatherUsageStats", "false"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.terminate()
+    raise RuntimeError("the Streamlit server did not start")
+
+
+def open_race(browser, url: str, query: str):
+    page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    page.goto(f"{url}/?{query}", wait_until="domcontentloaded")
+    page.get_by_role("button", name="▶ Train").wait_for(timeout=90_000)
+    page.wait_for_timeout(1500)
+    return page
+
+
+def first_curve(page, t0: float, timeout: float = 60) -> float:
+    loss = page.locator(LOSS)
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        try:
+            if loss.count() and loss.first.evaluate(POINTS) > 0:
+                return time.perf_counter() - t0
+        except Exception:  # noqa: BLE001 - the node is being replaced
+            pass
+        time.sleep(0.05)
+    return float("nan")
+
+
+def headless_steps_per_second(epochs: int, hidden: int) -> float:
+    from gru_core.config import RunConfig
+    from gru_core.runner import RaceJob, Runner
+
+    runner = Runner(backend="process", workers=1)
+    runner.wait_ready(60)
+    cfg = RunConfig().replace(source="noisy_sine", epochs=epochs, hidden_size=hidden)
+    h = runner.submit(RaceJob(config=cfg, log_every=3))
+    h.join(600)
+    snap = h.snapshot()
+    runner.shutdown()
+    return snap.step / snap.elapsed
+
+
+def main(argv=None) -> int:
+    from playwright.sync_api import sync_playwright
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+    epochs, hidden = (15, 16) if args.quick else (80, 32)
+    query = f"epochs={epochs}&hidden_size={hidden}"
+    server, url = start_server({"GRU_LAB_BACKEND": "process"})
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = open_race(browser, url, query)
+            page.get_by_role("button", name="▶ Train").click()
+            t0 = time.perf_counter()
+            first = first_curve(page, t0)
+            loss = page.locator(LOSS).first
+            loss.evaluate(COUNT_REDRAWS)
+            window = 2.0 if args.quick else 5.0
+            page.wait_for_timeout(window * 1000)
+            redraws = loss.evaluate("el => el.__redraws") / window
+            page.get_by_text("Finished: epoch").wait_for(timeout=600_000)
+            text = page.get_by_text("Finished: epoch").first.inner_text()
+            m = re.search(r"([0-9.]+) training steps/s", text)
+            page_rate = float(m.group(1)) if m else float("nan")
+            print(f"one visitor: first curve {first:.2f} s after Train; {redraws:.1f} curve redraws/s while training "
+                  f"(target ≥ 5)")  # fmt: skip
+            bare = headless_steps_per_second(epochs, hidden)
+            print(f"steps/s with the page open {page_rate:.0f}, no browser {bare:.0f}: ratio {page_rate / bare:.2f} "
+                  f"(target ≥ 0.9)")  # fmt: skip
+            page.context.close()
+            pages = [open_race(browser, url, query) for _ in range(4)]
+            starts = []
+            for pg in pages:
+                pg.get_by_role("button", name="▶ Train").click()
+                starts.append(time.perf_counter())
+            firsts = [first_curve(pg, t) for pg, t in zip(pages, starts)]
+            grew = []
+            for pg in pages:
+                loss = pg.locator(LOSS).first
+                a = loss.evaluate(POINTS) if loss.count() else 0
+                grew.append(a)
+            time.sleep(2.0)
+            grew = [(pg.locator(LOSS).first.evaluate(POINTS) if pg.locator(LOSS).count() else 0) > a
+                    for pg, a in zip(pages, grew)]  # fmt: skip
+            print("four visitors: first curve after " + ", ".join(f"{f:.2f}" for f in firsts) + " s; curves grew "
+                  "within the first seconds: " + ", ".join("yes" if g else "no" for g in grew))  # fmt: skip
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
