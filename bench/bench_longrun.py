@@ -1,17 +1,18 @@
 """A long race through the page's own code path: does the server stay light after ten minutes?
 
 What the race page does while a race trains, without a browser: ``gru_ui.race.session.start_race`` (a
-``RaceHandle`` around a ``LiveRace`` thread) for the page's default run (``settings.PAGE_DEFAULT``), then
+``RaceHandle`` around the job the server's runner trains: a worker process by default, ``GRU_LAB_BACKEND``
+chooses) for the page's default run (``settings.PAGE_DEFAULT``), then
 at the page's cadence (``gru_ui.race.live.LIVE_INTERVAL``, ``GATES_INTERVAL``) a snapshot, the heartbeat,
 the loss chart through ``live.cached_figure`` / ``live.loss_figure`` and the gate heatmaps through
 ``live.gate_figure``, each serialised with ``live.figure_json`` as the live chart component sends it.
 Every ``--lr-every`` seconds it pauses, changes Adam's learning rate (``changes.set_lr``) and resumes, as
 a teacher would, so markers and pauses are drawn too.
 
-Reports the server's memory (RSS, from /proc/self/status) at 1 minute and at the end, and its growth
-(target: under 20 %), the redraw time per update (mean and p95, and the same for the last minute
-only: it must not grow with the history), the drawn points per curve (≤ ``figures.MAX_POINTS``)
-and the training speed.
+Reports the server's memory (RSS, from /proc/self/status; the race's own memory is its worker's) at 1 minute
+and at the end, and its growth (target: under 20 %), the redraw time per update (mean and p95, and the same
+for the last minute only: it must not grow with the history), the drawn points per curve (≤
+``figures.MAX_POINTS``) and the training speed.
 
     python bench/bench_longrun.py                 # 10 minutes
     python bench/bench_longrun.py --minutes 0.05  # smoke test (tests/test_longrun.py)
@@ -83,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     rss_start = rss_mb()
     handle = R.start_race(prepared, cfg, key, series, F.assign_colors(labels), max_races=8)
     print(f"long run: {cfg.data.source}, hidden {cfg.model.hidden_size}, {', '.join(labels)}, {handle.n_batches} "
-          f"mini-batches per epoch, {args.minutes:g} min; redraw every {L.LIVE_INTERVAL:g} s (gates every "
-          f"{L.GATES_INTERVAL:g} s)", flush=True)  # fmt: skip
+          f"mini-batches per epoch, {args.minutes:g} min, {handle.live.backend} backend; redraw every "
+          f"{L.LIVE_INTERVAL:g} s (gates every {L.GATES_INTERVAL:g} s)", flush=True)  # fmt: skip
 
     loss_ms: list[float] = []
     gate_ms: list[float] = []
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                 gc.collect()
                 rss_base = (now - t0, rss_mb())
                 print(f"  RSS at {rss_base[0] / 60:.2f} min: {rss_base[1]:.1f} MB", flush=True)
-            if now >= next_lr and "Adam" in handle.race.runs:  # a teacher pauses, turns a knob, resumes
+            if now >= next_lr and "Adam" in handle.labels:  # a teacher pauses, turns a knob, resumes
                 handle.live.pause()
                 for _ in range(200):
                     if handle.live.snapshot().status == "paused":

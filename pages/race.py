@@ -1,12 +1,17 @@
 """Page "Optimizer race": Adam and RMSprop (or up to six optimizers) train the same GRU, live.
 
-The page only configures, listens and draws.  Training runs in a LiveRace thread stored in this browser
-session's ``st.session_state["race"]``.  While it runs, two fragments redraw in place on timers: the loss
-curves and status columns every ``LIVE_INTERVAL`` seconds, the gate heatmaps every ``GATES_INTERVAL``.
-While it is paused only the curves fragment polls, slowly (``PAUSED_INTERVAL``).  Whenever the race's
-status differs from the one the buttons were drawn for (paused after a Step, resumed, ended) the curves
-fragment asks for a full rerun, which draws the buttons, forecasts and results again and sets the timers
-for the new status (none once the race has ended, so polling stops).
+The page only configures, listens and draws.  Training runs outside the web server, in a worker of the
+server's runner (:func:`gru_core.runner.get_runner`, started on the first visit so its workers are ready by
+the first Train); this browser session keeps the job's handle in ``st.session_state["race"]``.  A race
+beyond the free workers waits in line: the page shows its place and the estimated wait (looked at every
+``QUEUED_INTERVAL`` seconds), a Cancel button, and starts drawing by itself when it begins.  While it runs,
+two fragments redraw in place on timers: the loss curves and status columns every ``LIVE_INTERVAL``
+seconds, the gate heatmaps every ``GATES_INTERVAL``.  While it is paused only the curves fragment polls,
+slowly (``PAUSED_INTERVAL``).  Whenever the race's status differs from the one the buttons were drawn for
+(started after waiting, paused after a Step, resumed, ended, failed) the curves fragment asks for a full
+rerun, which draws the buttons, forecasts and results again and sets the timers for the new status (none
+once the race has ended, so polling stops).  A race whose worker died shows the runner's message; Train
+works again.
 
 Classroom control: Pause / Resume / Step (one epoch or k mini-batches) beside Train and Stop, a live
 learning-rate control per optimizer (recorded, marked on the chart, carried by the link and the JSON
@@ -24,6 +29,7 @@ from gru_ui.race import models as M
 from gru_ui.race import panels as P
 from gru_ui.race import session as R
 from gru_ui.race import settings as S
+from gru_ui.race.live_plot import preload_live_charts
 from gru_ui.race.sidebar import DataChoice, sidebar_config, sync_url
 from gru_ui.shell import app_frame, show_query_notices
 
@@ -72,6 +78,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
     status = snap.status if snap is not None else None
     running = handle is not None and handle.live.running
     paused = status == "paused"
+    waiting = status in L.WAITING_STATUSES
     c_train, c_pause, c_resume, c_epoch, c_batches, c_k, c_stop = st.columns(
         [1.15, 1, 1.05, 1.2, 1.35, 0.8, 1], vertical_alignment="center"
     )
@@ -89,7 +96,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
         "‖ Pause",
         width="stretch",
         key="btn.pause",
-        disabled=not running or paused,
+        disabled=not running or paused or waiting,
         help="Halt after the current mini-batch. Everything stays on screen; Resume continues exactly as if "
         "there had been no pause.",
     )
@@ -129,11 +136,15 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
         width="stretch",
         key="btn.stop",
         disabled=not running,
-        help="Stop now: everything trained so far stays on screen.",
+        help="Cancel: leave the line (nothing trained yet)." if waiting
+        else "Stop now: everything trained so far stays on screen.",
     )
     if handle is not None and running:
         version = snap.version if snap is not None else 0
         if stop_clicked:
+            if handle.live.cancel():  # still waiting in line: it leaves the line, nothing to show
+                st.session_state["race_notice"] = "Your race left the line before it started: nothing was trained."
+                st.rerun()
             handle.live.stop()
             handle.live.join(timeout=2.0)  # a mini-batch or two; then the results below are final
             st.rerun()  # draw the buttons again: Train enabled, Stop disabled
@@ -163,20 +174,27 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
             st.session_state["qp_notices"] = []
             st.session_state["iv_from_link"] = 0
             st.rerun()  # draw the buttons again: Train disabled while this race runs, Stop enabled
-    if running and paused:
+    if running and waiting:
+        st.caption(
+            "Your race waits in line for a free worker of this server (first come, first served) and starts by "
+            "itself. ■ Stop cancels it."
+        )
+    elif running and paused:
         st.caption(
             "Paused. Change a learning rate below (it applies from the next mini-batch), step through one "
             "epoch or a few mini-batches, save the models, or Resume."
         )
     elif running:
         st.caption(
-            "Training in the background: change any setting, the race goes on. One race at a time. Pause to "
-            "look closely or to change a learning rate at an exact point."
+            "Training in the background, in a worker of this server: change any setting, the race goes on. One "
+            "race at a time. Pause to look closely or to change a learning rate at an exact point."
         )
     elif not problems:
         busy = R.active_races()
         if busy:
-            st.caption(f"{busy} race(s) training on this server now (limit {S.PAGE_LIMITS['max_races']}).")
+            waiting_now = R.queued_races()
+            line = f", {waiting_now} of them waiting for a free worker" if waiting_now else ""
+            st.caption(f"{busy} race(s) training or waiting on this server now{line} (limit {R.race_limit_text()}).")
         st.caption(
             f"{len(cfg.contestants)} optimizers · {cfg.train.epochs} epochs · hidden {cfg.model.hidden_size} · "
             f"lookback {cfg.data.lookback} · batch {cfg.train.batch_size} · seed {cfg.seed}. The address bar "
@@ -204,9 +222,9 @@ def race_view(handle: R.RaceHandle, key: str, choice: DataChoice, prepared, stat
             f"This race continued from the uploaded model {handle.initial_from}: the link alone does not "
             "reproduce it (upload the same file)."
         )
-    live = status in L.LIVE_STATUSES
-    every = L.PAUSED_INTERVAL if status == "paused" else L.LIVE_INTERVAL
-    st.fragment(curves_panel, run_every=every if live else None)()
+    st.fragment(curves_panel, run_every=L.interval(status))()
+    if status in L.WAITING_STATUSES:
+        return  # nothing trained yet: the sections below appear when the race starts
     st.subheader("Inside the GRU: gate activations")
     st.fragment(gates_panel, run_every=L.GATES_INTERVAL if status == "running" else None)()
     snap = handle.live.snapshot()
@@ -228,9 +246,20 @@ def sync_replay(handle: R.RaceHandle | None) -> None:
         handle.iv_seen = len(snap.interventions)
 
 
+def current_race() -> R.RaceHandle | None:
+    """This session's race; a race cancelled while it waited in line (Cancel, or the watchdog) is dropped."""
+    handle: R.RaceHandle | None = st.session_state.get("race")
+    if handle is not None and handle.live.snapshot().status == "cancelled":
+        st.session_state.pop("race", None)
+        st.session_state.setdefault("race_notice", "Your race was cancelled while it waited in line for a worker.")
+        return None
+    return handle
+
+
 def page() -> None:
     app_frame()  # inside app.py's frame, also on a fresh server's first visit to this page's URL
-    handle: R.RaceHandle | None = st.session_state.get("race")
+    runner_error = R.start_runner()  # on the first visit: its workers are ready by the first Train
+    handle = current_race()
     sync_replay(handle)
     cfg, choice = sidebar_config()
     sync_url(cfg)
@@ -248,6 +277,11 @@ def page() -> None:
         key += f"&init={initial.digest}"
     P.preset_note(cfg)
     prepared, problems = check(cfg, choice, key)
+    if runner_error:
+        problems.append(runner_error)
+    notice = st.session_state.pop("race_notice", None)
+    if notice:
+        st.info(notice, icon="ℹ️")
     running = handle is not None and handle.live.running
     P.replay_note(cfg, running, prepared)
     status = controls(cfg, choice, key, names, prepared, problems, handle, initial)
@@ -262,6 +296,7 @@ def page() -> None:
                 f"windows of {cfg.data.lookback} values each; the GRU predicts the next {cfg.data.horizon} value(s)."
             )
         P.models_section(None, None, cfg)
+        preload_live_charts()  # the live chart's code is loaded now: the first curve appears at once after Train
         return
     race_view(handle, key, choice, prepared, status)
     P.models_section(handle, handle.live.snapshot(), cfg)

@@ -2,7 +2,12 @@
 (settings <-> URL, upload handling, results table, verdict, model files).
 
 In AppTest the live fragment's timer does not tick by itself: after clicking Train a test waits for the
-race's thread through ``session_state["race"]`` and runs the script again, as the timer would.
+race through ``session_state["race"]`` and runs the script again, as the timer would.
+
+Races train in the server's runner (``gru_core.runner.get_runner``).  Each test gets a fresh runner on the
+``thread`` backend (quick to start, and a test may look at the engine's own Race that trained:
+:func:`engine_race`); the tests marked "process backend" train in worker processes, as the server does by
+default.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from gru_core.config import (
     parse_interventions,
     to_query,
 )
+from gru_core.runner import runner as runner_module  # the process's runner, reset per test
 from gru_ui.race import changes as C
 from gru_ui.race import models as M
 from gru_ui.race import panels as P
@@ -78,13 +84,26 @@ def train_and_wait(at: AppTest, timeout: float = 120) -> R.RaceHandle:
     return handle
 
 
+def engine_race(handle: R.RaceHandle):
+    """The engine's Race that trained this handle's race (thread backend: it lives in this process)."""
+    assert handle.live.backend == "thread", "only a thread-backend race can be looked at in this process"
+    return handle.live._inner.race
+
+
 @pytest.fixture(autouse=True)
-def _stop_leftover_races():
+def _runner(monkeypatch):
+    """A fresh runner per test, on the thread backend unless the test sets ``GRU_LAB_BACKEND`` first."""
+    monkeypatch.setenv("GRU_LAB_BACKEND", "thread")
+    for name in ("GRU_LAB_WORKERS", "GRU_LAB_MAX_RACES", "GRU_LAB_SCHEDULER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(runner_module, "_RUNNER", None)
     yield
-    # a failed test must not leave a thread training into the next one
+    # a failed test must not leave a race training into the next one
     for live in R.all_races():
         live.stop()
         live.join(10)
+    if runner_module._RUNNER is not None:
+        runner_module._RUNNER.shutdown()
 
 
 # ---- the page ---------------------------------------------------------------------------------------------
@@ -205,7 +224,7 @@ def test_every_setting_reaches_the_engine():
         opt=["sgd:lr=0.05,momentum=0.9,nesterov=1", "adagrad", "adamw:weight_decay=0.05"],
     )
     handle = train_and_wait(at)
-    race = handle.race
+    race = engine_race(handle)
     assert race.model_config.num_layers == 2 and race.model_config.variant == "classic"
     assert race.model_config.output_size == 3 and race.model_config.dtype == "float32"
     assert race.model_config.hidden_size == 4 and race.model_config.init == "keras"
@@ -515,7 +534,7 @@ def test_a_race_page_model_file_opens_under_its_own_label():
     for name in ("Adam", "Adam #2", "RMSprop (keras)"):
         ck = load_model(M.model_file(handle, name, models))
         assert ck.info.label == name
-        assert np.array_equal(ck.model.params.flat, handle.race.runs[name].model.params.flat)
+        assert np.array_equal(ck.model.params.flat, engine_race(handle).runs[name].model.params.flat)
         assert ck.run.labels == handle.labels
 
 
@@ -619,7 +638,7 @@ def test_orphaned_race_is_stopped_and_server_limit_holds():
         R.heartbeat(handle.live)
         assert R.stop_orphans(max_silence=60) == 0  # watched: keeps training
         assert handle.live.running
-        with pytest.raises(RuntimeError, match="busy"):
+        with pytest.raises(RuntimeError, match="The server is full"):
             R.start_race(prepared, cfg, "k2", series, {}, max_races=R.active_races())
         assert R.stop_orphans(max_silence=0) >= 1  # nobody watching: stopped
         assert handle.live.join(10)
@@ -833,7 +852,7 @@ def test_model_download_round_trips_through_load_model():
     models = M.snapshot_models(handle, handle.live.snapshot())
     for name in ("Adam", "RMSprop"):
         ck = load_model(M.model_file(handle, name, models))
-        run = handle.race.runs[name]
+        run = engine_race(handle).runs[name]
         assert np.array_equal(ck.model.params.flat, run.model.params.flat)
         assert ck.model.config == run.model.config
         assert type(ck.optimizer) is type(run.opt) and ck.optimizer.steps == run.opt.steps
@@ -922,8 +941,8 @@ def test_uploaded_model_sets_the_widgets_and_the_next_train_continues_from_it():
     assert "The next Train continues from adam.npz" in texts(fresh.success)
     continued = train_and_wait(fresh)
     assert continued.initial_from == "adam.npz"
-    assert np.array_equal(continued.race.initial_flat, load_model(data).model.params.flat)
-    assert continued.race.runs["Adam"].opt.steps > handle.race.runs["Adam"].opt.steps  # the state went on
+    assert np.array_equal(engine_race(continued).initial_flat, load_model(data).model.params.flat)
+    assert engine_race(continued).runs["Adam"].opt.steps > engine_race(handle).runs["Adam"].opt.steps  # went on
     assert "continued from the uploaded model adam.npz" in texts(fresh.caption)
 
 
@@ -994,3 +1013,180 @@ def test_explanations_can_be_hidden_and_presentation_mode_enlarges_charts():
     assert _chart(at, "Forecast vs truth")["layout"]["font"]["size"] > font
     # the live gate heatmaps too (they were refreshed in place, keeping the old size, before the fix)
     assert _chart(at, "Adam: gates")["layout"]["title"]["font"]["size"] > gate_title
+
+
+# ---- the runner: races train outside the web server -------------------------------------------------------
+
+
+def bits(o):
+    """Every number exactly (float.hex), timings left out: bit-for-bit comparisons."""
+    if isinstance(o, dict):
+        return {k: bits(v) for k, v in o.items() if k not in ("seconds", "elapsed")}
+    if isinstance(o, (list, tuple)):
+        return [bits(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return bits(o.tolist())
+    if isinstance(o, (float, np.floating)):
+        return float(o).hex()
+    return o
+
+
+def _first_curve(at: AppTest, handle: R.RaceHandle, timeout: float = 30.0) -> float:
+    """Seconds from now until a page run draws Adam's first training-loss point (the fragment's timer)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        at.run()
+        no_exception(at)
+        if "Adam · train" in trace_names(at) and handle.live.snapshot().history["Adam"]:
+            return time.perf_counter() - t0
+        time.sleep(0.05)
+    raise AssertionError("no curve on the page in time")
+
+
+@pytest.mark.parametrize("backend", ["thread", "process"])
+def test_a_race_through_the_page_equals_a_direct_race_on_every_backend(backend, monkeypatch):
+    """Same RunConfig, log_every rule, interventions, and a continued model's weights and optimizer state:
+    the runner's race (thread backend; process backend: worker processes) gives a direct Race's numbers."""
+    from gru_core.model.files import load_model
+
+    monkeypatch.setenv("GRU_LAB_BACKEND", backend)
+    first = _finished_race(make_app(epochs="2", hidden="6", lookback="12", batch="8"))
+    data = M.model_file(first, "Adam", M.snapshot_models(first, first.live.snapshot()))
+    at = make_app(epochs="3", batch="8", iv="Adam@50:0.005;RMSprop@70:0.002")
+    at.file_uploader(key="model_upload").set_value(("adam.npz", data, "application/octet-stream")).run()
+    no_exception(at)
+    t0 = time.perf_counter()
+    handle = train_and_wait(at)
+    took = time.perf_counter() - t0
+    assert handle.live.backend == backend and handle.initial_from == "adam.npz"
+    snap = handle.live.snapshot()
+    assert snap.status == "finished" and len(snap.interventions) == 2
+    assert R.log_every(handle.prepared, handle.cfg) > 0  # 8-value batches: the within-epoch reports are on
+    direct = R.build_race(handle.prepared, handle.cfg, load_model(data)).train()
+    assert bits(snap.result) == bits(direct)
+    assert "Finished: epoch 3 / 3" in texts(at.markdown) and "Adam · train" in trace_names(at)
+    # the model files come from the worker: the same weights as the direct race's
+    models = M.snapshot_models(handle, snap)
+    ck = load_model(M.model_file(handle, "RMSprop", models))
+    assert ck.info.label == "RMSprop" and ck.info.continued_from == "adam.npz"
+    assert ck.info.interventions == [iv for iv in snap.interventions if iv["optimizer"] == "RMSprop"]
+    print(f"{backend}: Train to finished 3 epochs {took:.2f} s")
+
+
+def test_process_backend_first_curve_within_a_second_and_a_dead_worker_is_shown(monkeypatch):
+    """Process backend (the server's default): the first curve is drawn about a second after Train; a
+    worker killed mid-race shows the runner's message on the page, and Train works again."""
+    import os
+    import signal
+
+    from gru_core.runner.process import WORKER_DIED
+
+    monkeypatch.setenv("GRU_LAB_BACKEND", "process")
+    at = make_app(epochs="2000", hidden="8")
+    assert runner_module.get_runner().wait_ready(30)  # the page started the pool: workers are up before Train
+    at.button(key="btn.train").click().run()
+    no_exception(at)
+    handle = at.session_state["race"]
+    assert handle.live.backend == "process"
+    first = _first_curve(at, handle)
+    print(f"process backend: first curve {first:.2f} s after the Train run")
+    assert first < 3.0
+    assert "trained by a process worker" in texts(at.caption)
+    pid = handle.live.pid
+    os.kill(pid, signal.SIGKILL)
+    assert handle.live.join(15)
+    at.run()
+    no_exception(at)
+    assert handle.live.snapshot().status == "error"
+    assert WORKER_DIED in texts(at.error)
+    assert not at.button(key="btn.train").disabled and at.button(key="btn.stop").disabled
+    again = make_app(epochs="2", hidden="8")
+    new = train_and_wait(again)  # a fresh worker took the dead one's place
+    assert new.live.snapshot().status == "finished" and new.live.pid != pid
+    at.button(key="btn.train").click().run()  # and the tab whose race failed trains again
+    no_exception(at)
+    assert at.session_state["race"] is not handle
+    at.button(key="btn.stop").click().run()
+    no_exception(at)
+
+
+def test_a_race_beyond_the_free_workers_waits_in_line_and_starts_by_itself(monkeypatch):
+    import re
+
+    monkeypatch.setenv("GRU_LAB_WORKERS", "1")
+    cfg = S.PAGE_DEFAULT.replace(epochs=2000, hidden_size=4)
+    prepared, series = _prepared_noisy_sine(cfg)
+    ahead = R.start_race(prepared, cfg, "a", series, {})  # another tab's race takes the one worker
+    second = R.start_race(prepared, cfg, "b", series, {})  # … and another one waits in line
+    assert second.live.snapshot().status == "queued"
+    at = make_app(epochs="2", hidden="4")
+    at.button(key="btn.train").click().run()
+    no_exception(at)
+    handle = at.session_state["race"]
+    snap = handle.live.snapshot()
+    assert snap.status == "queued" and snap.queue_position == 2
+    assert "Waiting for a free worker: you are 2nd in line" in texts(at.markdown)
+    assert at.button(key="btn.train").disabled and at.button(key="btn.pause").disabled
+    assert not at.button(key="btn.stop").disabled and not at.button(key="btn.cancel").disabled
+    _wait_until(lambda: len(ahead.live.snapshot().history["Adam"]) >= 1)
+    at.run()  # the fragment's timer: the wait is estimated from the running race's progress
+    assert re.search(r"you are 2nd in line, about \d+ (s|min)", texts(at.markdown)), texts(at.markdown)
+    second.live.cancel()
+    at.run()
+    assert "you are 1st in line" in texts(at.markdown)
+    ahead.live.stop()
+    _wait_until(lambda: handle.live.snapshot().status != "queued", timeout=10)
+    assert handle.live.join(60)
+    at.run()  # the timer's rerun sees it started (and here ended): the page draws it without a click
+    no_exception(at)
+    assert "Finished: epoch 2 / 2" in texts(at.markdown) and "Adam · train" in trace_names(at)
+    assert "Waiting for a free worker" not in texts(at.markdown)
+
+
+def test_cancel_leaves_the_line_and_the_cap_refuses_with_a_message(monkeypatch):
+    monkeypatch.setenv("GRU_LAB_WORKERS", "1")
+    cfg = S.PAGE_DEFAULT.replace(epochs=2000, hidden_size=4)
+    prepared, series = _prepared_noisy_sine(cfg)
+    ahead = R.start_race(prepared, cfg, "a", series, {})
+    at = make_app(epochs="2", hidden="4")
+    assert "4 training or waiting on the whole server" in texts(at.sidebar.caption)  # 1 worker × 4
+    at.button(key="btn.train").click().run()
+    handle = at.session_state["race"]
+    assert handle.live.snapshot().status == "queued"
+    at.button(key="btn.cancel").click().run()
+    no_exception(at)
+    assert handle.live.snapshot().status == "cancelled" and "race" not in at.session_state
+    assert "left the line" in texts(at.info) and not at.button(key="btn.train").disabled
+    # Stop cancels a waiting race too
+    at.button(key="btn.train").click().run()
+    waiting = at.session_state["race"]
+    assert waiting.live.snapshot().status == "queued"
+    at.button(key="btn.stop").click().run()
+    no_exception(at)
+    assert waiting.live.snapshot().status == "cancelled" and "race" not in at.session_state
+    # the server's cap: beyond it the visitor is told why, nothing is queued
+    monkeypatch.setenv(R.MAX_RACES_ENV, "1")
+    at.run()
+    assert "1 training or waiting on the whole server" in texts(at.sidebar.caption)
+    at.button(key="btn.train").click().run()
+    no_exception(at)
+    assert "race" not in at.session_state
+    assert "The server is full: 1 races are training or waiting in line" in texts(at.error)
+    assert "GRU_LAB_MAX_RACES=1" in texts(at.error)
+    assert ahead.live.running
+
+
+def test_the_watchdog_cancels_an_orphaned_queued_race_and_frees_its_place(monkeypatch):
+    monkeypatch.setenv("GRU_LAB_WORKERS", "1")
+    cfg = S.PAGE_DEFAULT.replace(epochs=2000, hidden_size=4)
+    prepared, series = _prepared_noisy_sine(cfg)
+    ahead = R.start_race(prepared, cfg, "a", series, {})
+    queued = R.start_race(prepared, cfg, "b", series, {})
+    assert R.active_races() == 2 and R.queued_races() == 1
+    R.heartbeat(ahead.live)
+    assert R.stop_orphans(max_silence=0) == 2  # nobody watches either: stopped, and cancelled
+    assert queued.live.join(5) and queued.live.snapshot().status == "cancelled"
+    assert ahead.live.join(10) and ahead.live.snapshot().status == "stopped"
+    assert R.active_races() == 0
+    follow = R.start_race(prepared, S.PAGE_DEFAULT.replace(epochs=1, hidden_size=4), "c", series, {})
+    assert follow.live.join(60) and follow.live.snapshot().status == "finished"  # the worker is free again

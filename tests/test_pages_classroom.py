@@ -429,6 +429,15 @@ def finished_race():
     handle = RACE_SESSION.start_race(prepared, cfg, "test", series, F.assign_colors(cfg.labels))
     assert handle.live.join(60)
     assert handle.live.snapshot().status == "finished"
+    # the race trained in a runner worker: the tests read the engine's trained models from its model files
+    # (``handle.live.models()``), kept here as ``handle.race.runs[name].model / .opt`` for them
+    from types import SimpleNamespace
+
+    from gru_core.model.files import load_model
+
+    checkpoints = {name: load_model(data) for name, data in handle.live.models().items()}
+    handle.race = SimpleNamespace(runs={name: SimpleNamespace(model=ck.model, opt=ck.optimizer)
+                                        for name, ck in checkpoints.items()})  # fmt: skip
     yield handle
     handle.live.stop()
 

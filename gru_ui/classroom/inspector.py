@@ -8,8 +8,10 @@
 * :func:`target_text`: a forecast target's index label for people.
 
 What is computed lives in ``gru_core.classroom.inspector``; model files are read only through
-``gru_core.model.files.load_model``.  Of the race family it reads the session's race handle
-(``st.session_state["race"]``) and, through one import line, the series it offers and its size limit.
+``gru_core.model.files.load_model`` (the session race's too: the model files its runner worker wrote,
+``handle.live.models()``).  Of the race family it reads the session's race handle
+(``st.session_state["race"]``: ``.live``, ``.labels``, ``.colors``, ``.prepared``) and, through one import
+line, the series it offers and its size limit.
 """
 
 from __future__ import annotations
@@ -120,12 +122,29 @@ def race_models() -> tuple[list[InspectedModel], dict[str, str], str | None]:
                 "race page). Meanwhile you can upload model files."
             ),
         )
+    try:
+        trained = _race_files(h)
+    except (RuntimeError, TimeoutError, CheckpointError) as exc:
+        return [], {}, f"This session's race has no models to inspect ({exc}). Meanwhile you can upload model files."
+    runs = h.live.snapshot().runs
     models = []
     for name in h.labels:
-        run = h.race.runs[name]
-        notes = [f"diverged at step {run.diverged_step}: its weights may be NaN"] if run.status == "diverged" else []
-        models.append(InspectedModel(name, run.model, h.prepared, "this session's race", notes))
+        run = runs.get(name) or {}
+        diverged = run.get("status") == "diverged"
+        notes = [f"diverged at step {run.get('diverged_step')}: its weights may be NaN"] if diverged else []
+        models.append(InspectedModel(name, trained[name], h.prepared, "this session's race", notes))
     return models, {m.label: h.colors.get(m.label) or TRUTH_COLOR for m in models}, None
+
+
+def _race_files(h: Any) -> dict[str, GRURegressor]:
+    """The ended race's models, read with ``load_model`` from the model files its worker wrote
+    (``h.live.models()``), once per race (kept in the session)."""
+    memo = st.session_state.get("insp._race_models")
+    if memo is not None and memo[0] is h.live:
+        return memo[1]
+    trained = {name: load_model(data).model for name, data in h.live.models().items()}
+    st.session_state["insp._race_models"] = (h.live, trained)
+    return trained
 
 
 def choose_two(models: list[InspectedModel]) -> list[InspectedModel]:

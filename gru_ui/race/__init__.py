@@ -1,10 +1,10 @@
-"""The optimizer race page's family (``pages/race.py``): settings, the race in its thread, results, files.
+"""The optimizer race page's family (``pages/race.py``): settings, the race in the server's runner, results, files.
 
 Modules, imports only downward (Streamlit only in the last three)::
 
     settings.py   the page's default run, its own limits, presets, widget keys <-> RunConfig, the URL
     upload.py     the series: a registry dataset or an uploaded CSV, within the page's limits
-    session.py    checks before Train, the engine's Race, the server's race registry and watchdog, RaceHandle
+    session.py    checks before Train, the runner's RaceJob, the server's race registry, cap and watchdog, RaceHandle
     changes.py    learning rates changed mid-race: pending, merged, described, replayed by the link
     results.py    the results table, verdict, forecast data, CSV/JSON exports
     models.py     model files: download a trained contestant, upload one to continue training

@@ -16,7 +16,7 @@ from gru_core.fmt import num
 from gru_core.train.live import Snapshot
 from gru_ui.figures import step_to_epoch
 
-from .session import RaceHandle
+from .session import RaceHandle, configured_lr
 
 __all__ = ["base_lrs", "changes", "describe_interventions", "merge_changes", "pending_changes", "set_lr",
            "share_config", "share_query"]  # fmt: skip
@@ -33,7 +33,7 @@ def set_lr(handle: RaceHandle, name: str, value: float) -> None:
 def base_lrs(handle: RaceHandle, snap: Snapshot) -> dict[str, float]:
     """Each contestant's learning rate before any schedule: its configured value, then every applied
     change in order, then the asked-for changes not applied yet (:func:`pending_changes`)."""
-    out = {name: float(run.contestant.hyper.get("lr", run.opt.lr)) for name, run in handle.race.runs.items()}
+    out = {name: configured_lr(c) for name, c in handle.contestants.items()}
     for iv in snap.interventions:
         if iv.get("field", "lr") == "lr" and iv.get("optimizer") in out:
             out[iv["optimizer"]] = float(iv["new"])

@@ -16,14 +16,28 @@ from gru_ui import figures as F
 from .changes import changes
 from .session import RaceHandle
 
-__all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL", "REBUILD_FACTOR", "cached_figure",
-           "figure_json", "gate_figure", "gate_key", "loss_figure", "loss_key"]  # fmt: skip
+__all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL", "QUEUED_INTERVAL", "REBUILD_FACTOR",
+           "WAITING_STATUSES", "cached_figure", "figure_json", "gate_figure", "gate_key", "interval", "loss_figure",
+           "loss_key"]  # fmt: skip
 
 REBUILD_FACTOR = 5.0  # a live figure is rebuilt at most once per 5× its building time
-LIVE_INTERVAL = 0.5  # seconds between redraws of the loss curves and status columns while a race runs
+LIVE_INTERVAL = 0.2  # seconds between redraws of the loss curves and status columns while a race runs
 GATES_INTERVAL = 1.5  # seconds between redraws of the gate heatmaps (they change once per epoch)
 PAUSED_INTERVAL = 2.0  # while paused nothing trains: the curves are looked at (and kept alive) less often
+QUEUED_INTERVAL = 0.5  # seconds between looks at a race waiting in line (its place, its wait, its start)
 LIVE_STATUSES = ("running", "paused")  # a race in these states is still going: keep redrawing
+WAITING_STATUSES = ("queued", "idle")  # submitted, not training yet: keep looking until it starts
+
+
+def interval(status: str | None) -> float | None:
+    """Seconds between redraws of the curves fragment for a race in ``status`` (None: it no longer changes)."""
+    if status == "paused":
+        return PAUSED_INTERVAL
+    if status in LIVE_STATUSES:
+        return LIVE_INTERVAL
+    if status in WAITING_STATUSES:
+        return QUEUED_INTERVAL
+    return None
 
 
 def cached_figure(
@@ -106,11 +120,11 @@ def gate_figure(handle: RaceHandle, snap: Snapshot, name: str, layer: int, prese
     live = snap.status in LIVE_STATUSES
 
     def build():
-        fig = F.gate_heatmaps(gates, handle.race.gate_input, layer=layer, name=name, color=handle.colors.get(name))
+        fig = F.gate_heatmaps(gates, handle.gate_input, layer=layer, name=name, color=handle.colors.get(name))
         return F.present(fig, present)
 
     def update(fig):
-        return F.update_gate_heatmaps(fig, gates, handle.race.gate_input, layer)
+        return F.update_gate_heatmaps(fig, gates, handle.gate_input, layer)
 
     key = gate_key(snap, layer, present)
     return cached_figure(handle, f"gates.{name}", key, build, live=live, update=update, style=(layer, present))

@@ -1,5 +1,6 @@
-"""Model files on the race page: a trained contestant saved as ``.npz`` (download), and a saved model read
-back (upload) to set the settings widgets and to continue training from its weights and optimizer state.
+"""Model files on the race page: a trained contestant saved as ``.npz`` (download; read from the model files
+the runner's worker writes, ``handle.live.models()``), and a saved model read back (upload) to set the
+settings widgets and to continue training from its weights and optimizer state.
 
 No Streamlit import.  Files are the engine's (``save_model`` / ``load_model``, which never unpickles); a file
 written here carries ``run`` (the :class:`~gru_core.config.RunConfig`) and ``info``
@@ -19,7 +20,7 @@ from gru_core.config import RunConfig, format_value, parse_value
 from gru_core.fmt import num
 from gru_core.jsonio import to_jsonable
 from gru_core.model.files import Checkpoint, CheckpointError, ModelInfo, load_model, save_model_bytes
-from gru_core.model.gru import GRUConfig, GRURegressor
+from gru_core.model.gru import GRUConfig
 from gru_core.train.live import Snapshot
 
 from .changes import merge_changes
@@ -39,25 +40,21 @@ MODEL_ERROR_KEY = "model_error"  # session key: why the last model upload was re
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _copy_model(model: GRURegressor, opt: Any) -> tuple[GRURegressor, Any]:
-    m = GRURegressor.from_config(model.config)
-    m.params.flat[:] = model.params.flat
-    o = type(opt)(flavor=opt.flavor)
-    o.load_state_dict(opt.state_dict())
-    return m, o
-
-
 def snapshot_models(handle: RaceHandle, snap: Snapshot) -> dict[str, Any] | None:
-    """Copies of every contestant's model and optimizer, taken while nothing trains (finished, stopped or
-    paused; None while training), cached per snapshot version.  Files are written from these copies, so a
-    download never reads a model the worker is updating."""
-    if is_training(snap) or snap.status == "error":
+    """Every contestant's model and optimizer, read (``load_model``) from the model files the runner's worker
+    wrote (``handle.live.models()``) while nothing trains (finished, stopped or paused; None while training,
+    waiting in line or failed), cached per snapshot version.  Files are written from these, so a download
+    never reads a model the worker is updating."""
+    if is_training(snap) or snap.status in ("error", "queued", "cancelled"):
         return None
     if handle.models is not None and handle.models.get("version") == snap.version:
         return handle.models
-    if snap.status == "paused" and not handle.race.paused:  # resumed meanwhile: not safe to read
+    try:
+        files = handle.live.models()
+    except (RuntimeError, TimeoutError):  # resumed meanwhile (not safe to read), or the worker is gone
         return None
-    copies = {name: _copy_model(run.model, run.opt) for name, run in handle.race.runs.items()}
+    loaded = {name: load_model(data) for name, data in files.items()}
+    copies = {name: (ck.model, ck.optimizer) for name, ck in loaded.items()}
     tests = {r["name"]: r["test"] for r in (snap.result or {}).get("runs", []) if r.get("test")}
     handle.models = {"version": snap.version, "status": snap.status, "epoch": snap.epoch, "step": snap.step,
                      "runs": copies, "interventions": list(snap.interventions), "tests": tests}  # fmt: skip
@@ -66,15 +63,15 @@ def snapshot_models(handle: RaceHandle, snap: Snapshot) -> dict[str, Any] | None
 
 def model_file(handle: RaceHandle, name: str, models: dict[str, Any] | None = None) -> bytes:
     """One contestant's trained model as ``.npz`` bytes (weights, optimizer state, the run's configuration,
-    :class:`ModelInfo` and the fitted scaler; no pickles), from the copies of :func:`snapshot_models`."""
+    :class:`ModelInfo` and the fitted scaler; no pickles), from the models of :func:`snapshot_models`."""
     models = models if models is not None else handle.models
     if models is None or name not in models["runs"]:
         raise RuntimeError("the models can be saved only while the race is paused or after it ended")
     model, opt = models["runs"][name]
-    run = handle.race.runs[name]
+    contestant = handle.contestants[name]
     test = models.get("tests", {}).get(name)
     info = ModelInfo(
-        label=name, optimizer=run.contestant.optimizer, flavor=run.contestant.flavor, seed=handle.cfg.seed,
+        label=name, optimizer=contestant.optimizer, flavor=contestant.flavor, seed=handle.cfg.seed,
         status=models["status"], epochs_trained=models["epoch"], step=models["step"],
         metrics={"test": test} if test else {},
         series={"name": handle.series_name, "units": handle.units, "source": handle.series_source,

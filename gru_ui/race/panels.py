@@ -29,7 +29,7 @@ from . import models as M
 from . import results as R
 from . import settings as S
 from .live_plot import live_plotly_chart
-from .session import RaceHandle, batches_per_epoch, heartbeat, progress, steps_per_second
+from .session import RaceHandle, batches_per_epoch, configured_lr, heartbeat, progress, queue_text, steps_per_second
 from .sidebar import DataChoice
 from .upload import series_label, series_units
 
@@ -158,10 +158,10 @@ def _lr_changed(handle: RaceHandle, name: str, key: str) -> None:
 def lr_options(handle: RaceHandle, name: str) -> list[float]:
     """The learning rates the live control offers: a 1-2-3-5 log grid within the optimizer's range, plus
     the configured value and every value a replayed change sets (fixed for the race)."""
-    run = handle.race.runs[name]
-    low, high = lr_bounds(run.contestant)
+    contestant = handle.contestants[name]
+    low, high = lr_bounds(contestant)
     replayed = [float(iv["new"]) for iv in handle.cfg.interventions if iv.get("optimizer") == name]
-    return S.log_grid(low, high, float(run.contestant.hyper.get("lr", run.opt.lr)), *replayed)
+    return S.log_grid(low, high, configured_lr(contestant), *replayed)
 
 
 def lr_control(handle: RaceHandle, snap: Snapshot, name: str, index: int, base: float) -> None:
@@ -228,7 +228,7 @@ def status_columns(handle: RaceHandle, snap: Snapshot) -> None:
                     lr_now += f" → {num(base.get(name), 3)} from the next step"
                 st.markdown("\n".join(f"- {a}: **{b}**" for a, b in _status_rows(run, snap, lr_now)))
                 st.progress(progress(handle, snap, name))
-                if snap.status in L.LIVE_STATUSES and name in handle.race.runs:
+                if snap.status in L.LIVE_STATUSES and name in handle.contestants:
                     lr_control(handle, snap, name, start + j, base[name])
     if st.session_state.get("lr_error"):
         st.error(st.session_state.pop("lr_error"))
@@ -265,15 +265,34 @@ def loss_section(handle: RaceHandle, snap: Snapshot) -> None:
     )
 
 
+def _cancel(handle: RaceHandle) -> None:
+    handle.live.cancel()
+    st.session_state["race_notice"] = "Your race left the line before it started: nothing was trained."
+
+
+def waiting_view(handle: RaceHandle, snap: Snapshot) -> None:
+    """A race waiting in line for a free worker: its place, the estimated wait, and Cancel."""
+    st.markdown(f"#### ⏳ {queue_text(snap)}")
+    st.caption(f"Every worker of this server is training another race ({handle.live.backend} backend); yours "
+               "starts by itself, first come first served, and its curves appear here as soon as it does.")  # fmt: skip
+    st.button("✕ Cancel (leave the line)", key="btn.cancel", on_click=_cancel, args=(handle,),
+              help="Leave the line: nothing has been trained yet. (■ Stop does the same while waiting.)")  # fmt: skip
+
+
 def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
-    """The fast-moving part of a live race: status line, loss curves and the per-optimizer columns."""
+    """The fast-moving part of a live race: status line, loss curves and the per-optimizer columns (or, while
+    it waits in line for a worker, its place and wait)."""
     t0 = time.perf_counter()
     heartbeat(handle.live)
+    if snap.status in L.WAITING_STATUSES and snap.status != "idle":
+        waiting_view(handle, snap)
+        return
     total = max(1, snap.total_epochs)
     done = steps_per_second(snap)
     speed = f" · {num(done, ',.0f')} training steps/s" if done and snap.status != "paused" else ""
     state_txt = {"running": "Training", "paused": "‖ Paused", "finished": "Finished", "stopped": "Stopped",
-                 "error": "Error", "idle": "Starting"}.get(snap.status, snap.status)  # fmt: skip
+                 "error": "Error", "idle": "Starting", "cancelled": "Cancelled"}  # fmt: skip
+    state_txt = state_txt.get(snap.status, snap.status)
     where = f"epoch {snap.epoch} / {total}"
     if snap.status == "paused":
         within = snap.step - snap.epoch * handle.n_batches
@@ -284,19 +303,21 @@ def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
     else:
         st.markdown(f"#### {state_txt}: {where} · {num(snap.elapsed, '.1f')} s{speed}")
     if snap.status == "error":
-        st.error(f"Training failed: {snap.error}")
+        st.error(f"Training failed: {snap.error or 'the race ended with an error'}. Press ▶ Train to start "
+                 "again.")  # fmt: skip
     loss_section(handle, snap)
     status_columns(handle, snap)
     ms = (time.perf_counter() - t0) * 1000
     handle.redraw_ms = ms if handle.redraw_ms is None else 0.7 * handle.redraw_ms + 0.3 * ms
     if snap.status in L.LIVE_STATUSES:
-        every = L.PAUSED_INTERVAL if snap.status == "paused" else L.LIVE_INTERVAL
+        every = L.interval(snap.status)
         gates = ""
         if handle.gates_ms:
             gates = f", gates {num(handle.gates_ms, '.0f')} ms every {num(L.GATES_INTERVAL, 'g')} s"
-        st.caption(f"redraw: curves {num(handle.redraw_ms, '.0f')} ms every {num(every, 'g')} s{gates}{speed}",
-                   help="Wall time to build and send the charts at each refresh (the training thread "
-                   "runs meanwhile and shares the CPU).")  # fmt: skip
+        where = f" · trained by a {handle.live.backend} worker"
+        st.caption(f"redraw: curves {num(handle.redraw_ms, '.0f')} ms every {num(every, 'g')} s{gates}{speed}{where}",
+                   help="Wall time to build and send the charts at each refresh (the race trains in a worker "
+                   "of the server's runner meanwhile).")  # fmt: skip
 
 
 def live_gates(handle: RaceHandle, snap: Snapshot) -> None:

@@ -1,19 +1,25 @@
-"""A race of the page, from the sidebar's :class:`~gru_core.config.RunConfig` to a training thread: the
-checks before Train, the engine's ``Race`` it starts, the server-wide registry of running races (with a
-watchdog that stops races nobody watches) and :class:`RaceHandle`, what one browser session keeps of its race.
+"""A race of the page, from the sidebar's :class:`~gru_core.config.RunConfig` to the server's runner: the
+checks before Train, the :class:`~gru_core.runner.RaceJob` it submits to :func:`gru_core.runner.get_runner`
+(training happens in a worker, never in the web server's threads; a race beyond the free workers waits in
+line), the server-wide registry of this page's races (the cap ``GRU_LAB_MAX_RACES``, and a watchdog that
+stops races and cancels queued ones nobody watches) and :class:`RaceHandle`, what one browser session keeps
+of its race.
 
-No Streamlit import.  Everything numerical is the engine's: the race gets ``cfg.model_config()``,
-``cfg.train_config(log_every=…)`` and ``cfg.race_contestants()``, nothing rebuilt by hand.
+No Streamlit import.  Everything numerical is the engine's: the job carries the RunConfig, and the worker's
+race gets ``cfg.model_config()``, ``cfg.train_config(log_every=…)`` and ``cfg.race_contestants()``, nothing
+rebuilt by hand; :func:`build_race` builds the very same race here (the reference the tests compare with).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import os
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -23,24 +29,35 @@ from gru_core.config import RunConfig, to_query
 from gru_core.data import DataError, Prepared, prepare_run
 from gru_core.model.files import Checkpoint
 from gru_core.optim import OPTIMIZERS, make_optimizer
+from gru_core.runner import JobHandle, RaceJob, Runner, get_runner
 from gru_core.train import Race
-from gru_core.train.live import LiveRace, Snapshot
+from gru_core.train.live import Snapshot
 
 from .settings import PAGE_LIMITS, config_key
 from .upload import series_label, series_units
 
 __all__ = [
+    "MAX_RACES_ENV",
     "RaceHandle",
     "active_races",
+    "batches_per_epoch",
     "build_race",
     "check_config",
+    "configured_lr",
+    "contestants",
     "heartbeat",
     "initial_state",
     "is_training",
     "log_every",
     "progress",
+    "queue_text",
+    "queued_races",
+    "race_job",
+    "race_limit",
+    "race_limit_text",
+    "runner",
     "start_race",
-    "batches_per_epoch",
+    "start_runner",
     "stop_orphans",
 ]
 
@@ -134,47 +151,125 @@ def build_race(prepared: Prepared, cfg: RunConfig, initial: Checkpoint | None = 
 
 
 # ----------------------------------------------------------------------------------------------------------
+# the job the runner trains
+# ----------------------------------------------------------------------------------------------------------
+
+
+def race_job(prepared: Prepared, cfg: RunConfig, series: pd.Series, initial: Any = None,
+             model_info: dict[str, Any] | None = None) -> RaceJob:
+    """The :class:`~gru_core.runner.RaceJob` of a configuration: the same race :func:`build_race` makes (same
+    RunConfig, :func:`log_every` rule, interventions, initial weights and optimizer states), as plain data
+    for the runner.  The series itself travels with the job (an uploaded CSV exists only in this session)."""
+    extra: dict[str, Any] = {}
+    if initial is not None:
+        params, states = initial_state(initial.checkpoint, cfg)
+        extra = {"initial_params": params, "initial_optimizer_states": states}
+    return RaceJob(config=cfg, series=series, log_every=log_every(prepared, cfg),
+                   interventions=[dict(iv) for iv in cfg.interventions], model_info=dict(model_info or {}),
+                   **extra)  # fmt: skip
+
+
+def contestants(cfg: RunConfig) -> dict[str, Any]:
+    """label -> the engine's contestant (full hyperparameters), as the race builds them."""
+    return dict(zip(cfg.labels, cfg.race_contestants()))
+
+
+def configured_lr(contestant: Any) -> float:
+    """A contestant's configured learning rate (its flavour's default if the configuration sets none)."""
+    if "lr" in contestant.hyper:
+        return float(contestant.hyper["lr"])
+    return float(make_optimizer(contestant.optimizer, flavor=contestant.flavor, **contestant.hyper).lr)
+
+
+# ----------------------------------------------------------------------------------------------------------
 # the server's races
 # ----------------------------------------------------------------------------------------------------------
 
-_ACTIVE: weakref.WeakSet[LiveRace] = weakref.WeakSet()
-_LAST_SEEN: weakref.WeakKeyDictionary[LiveRace, float] = weakref.WeakKeyDictionary()
+_ACTIVE: weakref.WeakSet[JobHandle] = weakref.WeakSet()
+_LAST_SEEN: weakref.WeakKeyDictionary[JobHandle, float] = weakref.WeakKeyDictionary()
 _ACTIVE_LOCK = threading.Lock()
 _WATCHDOG: threading.Thread | None = None
+MAX_RACES_ENV = "GRU_LAB_MAX_RACES"
+RACES_PER_WORKER = 4  # default cap: races training or waiting per worker of the runner
+
+
+def runner() -> Runner:
+    """The server's runner (:func:`gru_core.runner.get_runner`): made, and its workers started, on first use."""
+    return get_runner()
+
+
+def start_runner() -> str | None:
+    """Make the server's runner (its workers start now, ready by the first Train); why it cannot, if so."""
+    try:
+        runner()
+    except Exception as exc:  # noqa: BLE001 - a misconfigured runner (GRU_LAB_BACKEND, …) is shown, not raised
+        return (f"The training runner cannot start ({type(exc).__name__}: {exc}). Check GRU_LAB_BACKEND, "
+                "GRU_LAB_WORKERS and GRU_LAB_SCHEDULER.")  # fmt: skip
+    return None
+
+
+def race_limit(run: Runner | None = None) -> int:
+    """Races training or waiting in line on this server at most: ``GRU_LAB_MAX_RACES`` if set, else the
+    runner's workers × :data:`RACES_PER_WORKER`.  Raises ValueError for a setting that is not a whole number ≥ 1."""
+    raw = os.environ.get(MAX_RACES_ENV, "").strip()
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"{MAX_RACES_ENV} must be a whole number, got {raw!r}") from None
+        if value < 1:
+            raise ValueError(f"{MAX_RACES_ENV} must be at least 1, got {value}")
+        return value
+    return (run or runner()).workers * RACES_PER_WORKER
+
+
+def race_limit_text() -> str:
+    """:func:`race_limit` for people (never raises: a bad setting is named)."""
+    try:
+        return f"{race_limit():,}"
+    except Exception as exc:  # noqa: BLE001 - a bad GRU_LAB_MAX_RACES or runner setting is shown, not raised
+        return f"unknown ({exc})"
 
 
 def active_races() -> int:
-    """Races training right now on this server (all sessions)."""
+    """Races training or waiting in line right now on this server (all sessions)."""
     with _ACTIVE_LOCK:
         return sum(1 for live in list(_ACTIVE) if live.running)
 
 
-def all_races() -> list[LiveRace]:
+def queued_races() -> int:
+    """Races of this server waiting in line for a free worker."""
+    with _ACTIVE_LOCK:
+        return sum(1 for live in list(_ACTIVE) if live.running and live.queued)
+
+
+def all_races() -> list[JobHandle]:
     """Every race of this server still referenced (tests stop leftovers with it)."""
     with _ACTIVE_LOCK:
         return list(_ACTIVE)
 
 
-def heartbeat(live: LiveRace) -> None:
+def heartbeat(live: JobHandle) -> None:
     """The page is still watching this race (called by every live redraw)."""
     with _ACTIVE_LOCK:
         _LAST_SEEN[live] = time.monotonic()
 
 
 def stop_orphans(max_silence: float | None = None) -> int:
-    """Stop races nobody has looked at for ``max_silence`` seconds (a closed tab); return how many.
+    """Stop races nobody has looked at for ``max_silence`` seconds (a closed tab) and cancel such races
+    still waiting in line, freeing their place and worker; return how many.
 
-    A visible tab redraws every half second and even a hidden one (throttled by the browser) at least
+    A visible tab redraws several times a second and even a hidden one (throttled by the browser) at least
     once a minute, so the default, ``PAGE_LIMITS["orphan_seconds"]``, only catches tabs that are gone.
     """
     limit = PAGE_LIMITS["orphan_seconds"] if max_silence is None else max_silence
     now = time.monotonic()
     stopped = 0
     with _ACTIVE_LOCK:
-        for live in list(_ACTIVE):
-            if live.running and now - _LAST_SEEN.get(live, now) > limit:
-                live.stop()
-                stopped += 1
+        orphans = [live for live in list(_ACTIVE) if live.running and now - _LAST_SEEN.get(live, now) > limit]
+    for live in orphans:
+        live.stop()  # a queued race is cancelled
+        stopped += 1
     return stopped
 
 
@@ -202,13 +297,14 @@ def _ensure_watchdog() -> None:
 
 @dataclass
 class RaceHandle:
-    """One browser session's race: the LiveRace plus what the page needs to draw and export it.
+    """One browser session's race: the runner's job handle plus what the page needs to draw and export it.
 
+    ``live`` is a :class:`gru_core.runner.JobHandle` (LiveRace's API; the race itself trains in a worker).
     Stored in ``st.session_state``; when the session ends and the handle is garbage-collected, a
-    finalizer stops the worker thread (a closed tab does not train on).
+    finalizer stops the race (a closed tab does not train on, nor wait in line).
     """
 
-    live: LiveRace
+    live: JobHandle
     cfg: RunConfig
     key: str  # settings.config_key of the configuration that started it
     query: dict[str, Any]  # the configuration as URL query parameters
@@ -227,15 +323,28 @@ class RaceHandle:
     asked: list[dict] = field(default_factory=list)  # learning rates changed on the page (see changes.set_lr)
     iv_seen: int = 0  # interventions already copied into the page's replay list
     lr_shown: dict[str, float] = field(default_factory=dict)  # name -> lr the live control was synced to
-    models: dict[str, Any] | None = None  # copies of the trained models, taken while nothing trains
+    models: dict[str, Any] | None = None  # the trained models (read from the runner's files) while nothing trains
     redraw_ms: float | None = None  # smoothed wall time of one redraw of the live curves
     gates_ms: float | None = None  # … and of the gate heatmaps
     fig_cache: dict[str, Any] = field(default_factory=dict)  # slot -> (key, figure, built at, cost, style)
     exports: dict[str, Any] | None = None  # built once when the race has ended
 
+    @cached_property
+    def contestants(self) -> dict[str, Any]:
+        """label -> the engine's contestant, from the run's configuration."""
+        return contestants(self.cfg)
+
     @property
-    def race(self) -> Race:
-        return self.live.race
+    def gate_input(self) -> Any:
+        """The scaled validation window the gate heatmaps read (None until the race has started)."""
+        return self.live.gate_input
+
+
+def busy_message(running: int, limit: int, run: Runner | None = None) -> str:
+    why = f"{MAX_RACES_ENV}={limit}" if os.environ.get(MAX_RACES_ENV, "").strip() else (
+        f"{run.workers} worker(s) × {RACES_PER_WORKER}" if run is not None else str(limit))  # fmt: skip
+    return (f"The server is full: {running} races are training or waiting in line right now, and it takes at "
+            f"most {limit} ({why}). Your race was not started: try again in a minute, when one has ended.")  # fmt: skip
 
 
 def start_race(
@@ -247,45 +356,72 @@ def start_race(
     max_races: int | None = None,
     initial: Any = None,
 ) -> RaceHandle:
-    """Build and start a race in its own thread.  Raises RuntimeError when the server is at its limit.
+    """Submit the race to the server's runner (it trains in a worker, or waits in line for one).  Raises
+    RuntimeError, with a message for the visitor, when the server already holds its limit of races.
 
-    ``key``: :func:`~gru_ui.race.settings.config_key` of ``cfg`` (None: computed).  ``initial``: an
-    uploaded model to continue from (a :class:`~gru_ui.race.models.ModelUpload`)."""
-    limit = PAGE_LIMITS["max_races"] if max_races is None else max_races
-    race = build_race(prepared, cfg, initial.checkpoint if initial is not None else None)
-    live = LiveRace(race)
+    ``key``: :func:`~gru_ui.race.settings.config_key` of ``cfg`` (None: computed).  ``max_races``: the limit
+    (None: :func:`race_limit`).  ``initial``: an uploaded model to continue from (a
+    :class:`~gru_ui.race.models.ModelUpload`)."""
+    run = runner()
+    limit = race_limit(run) if max_races is None else max_races
+    key = key if key is not None else config_key(cfg)
+    query = to_query(cfg)
+    series_name, units = series_label(series), series_units(series)
+    source = str(series.attrs.get("source") or cfg.data.source)
+    initial_from = initial.name if initial is not None else None
+    info = {"query": dict(query), "continued_from": initial_from,
+            "series": {"name": series_name, "units": units, "source": source, "length": int(len(prepared.raw))}}
+    job = race_job(prepared, cfg, series, initial, model_info=info)
     with _ACTIVE_LOCK:
-        running = sum(1 for lv in list(_ACTIVE) if lv.running)
-        if running >= limit:
-            raise RuntimeError(
-                f"The server is busy: {running} races are training right now (limit {limit}). "
-                "Try again in a minute."
-            )
-        live.start()
+        busy = sum(1 for lv in list(_ACTIVE) if lv.running)
+        if busy >= limit:
+            raise RuntimeError(busy_message(busy, limit, run))
+        live = run.submit(job)
         _ACTIVE.add(live)
         _LAST_SEEN[live] = time.monotonic()
     _ensure_watchdog()
     handle = RaceHandle(
         live=live,
         cfg=cfg,
-        key=key if key is not None else config_key(cfg),
-        query=to_query(cfg),
-        labels=list(race.runs),
+        key=key,
+        query=query,
+        labels=list(live.labels),
         colors=colors,
         prepared=prepared,
-        series_name=series_label(series),
-        units=series_units(series),
+        series_name=series_name,
+        units=units,
         n_batches=batches_per_epoch(prepared, cfg),
-        series_source=str(series.attrs.get("source") or cfg.data.source),
-        initial_from=initial.name if initial is not None else None,
+        series_source=source,
+        initial_from=initial_from,
     )
-    weakref.finalize(handle, live.stop)  # the session is gone: stop training for nobody
+    weakref.finalize(handle, live.stop)  # the session is gone: stop training (or waiting) for nobody
     return handle
 
 
 def is_training(snap: Snapshot) -> bool:
     """True while the worker may be updating the models (running and not halted in a pause)."""
     return snap.status in ("running", "idle")
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, …, 11th, 12th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def queue_text(snap: Snapshot) -> str:
+    """Where a queued race stands: "Waiting for a free worker: you are 2nd in line, about 40 s"."""
+    where = f"you are {ordinal(snap.queue_position)} in line" if snap.queue_position else "you are in line"
+    wait = snap.queue_wait
+    if wait is None:
+        about = "the wait is estimated once the races ahead have trained an epoch"
+    elif wait < 1:
+        about = "starting any moment"
+    elif wait < 90:
+        about = f"about {max(1, round(wait))} s"
+    else:
+        about = f"about {max(2, round(wait / 60))} min"
+    return f"Waiting for a free worker: {where}, {about}"
 
 
 def progress(handle: RaceHandle, snap: Snapshot, name: str) -> float:

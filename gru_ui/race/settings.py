@@ -67,7 +67,6 @@ PAGE_LIMITS: dict[str, Any] = {
     "upload_mb": UPLOAD_MB,
     "rows": UPLOAD_ROWS,
     "window_values": 4_000_000,  # series length × lookback: the windows are held in memory several times
-    "max_races": 4,  # races training at once on the whole server (each browser session: one)
     "max_seed": MAX_SEED,
     "orphan_seconds": float(os.environ.get("GRU_LAB_ORPHAN_SECONDS", 180)),  # unwatched race: stopped
 }

@@ -23,6 +23,7 @@ from gru_ui import figures as F
 from gru_ui.shell import csv_uploader, display_toggles, query_dict, set_query
 
 from . import settings as S
+from .session import race_limit_text
 from .upload import Upload, load_registry_series, read_upload
 
 __all__ = ["DataChoice", "init_session", "sidebar_config", "sync_url"]
@@ -253,7 +254,7 @@ def limits_text() -> str:
         f"Limits: series ≤ {L['rows']:,} values (uploads ≤ {L['upload_mb']} MB) and series length × lookback "
         f"≤ {L['window_values']:,}; lookback ≤ {_limit('lookback')}; hidden ≤ {_limit('hidden_size')} units; "
         f"≤ {_limit('num_layers')} layers; ≤ {_limit('epochs'):,} epochs; ≤ {MAX_CONTESTANTS} optimizers; "
-        f"one running race per browser tab (and {L['max_races']} on the whole server)."
+        f"one race per browser tab (and {race_limit_text()} training or waiting on the whole server)."
     )
 
 
