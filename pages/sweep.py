@@ -2,9 +2,10 @@
 against the seed noise.
 
 Layout only: the settings (:mod:`gru_ui.sweep.widgets`, read into a :class:`gru_ui.sweep.form.SweepForm`:
-a base RunConfig and a grid of setting names), the engine (a :class:`gru_ui.sweep.job.SweepJob` thread kept
-in ``st.session_state["sw.job"]``, which stores every finished cell at once; ``gru_core.stats`` for the
-numbers), then the figures (:mod:`gru_ui.figures.sweep`).  While a sweep runs, a fragment redraws the
+a base RunConfig and a grid of setting names), the engine (a :class:`gru_ui.sweep.job.PageSweep` kept in
+``st.session_state["sw.job"]``: a sweep submitted to the runner, ``gru_core.runner``, which trains it outside
+the web server and stores every finished cell at once; ``gru_core.stats`` for the numbers), then the figures
+(:mod:`gru_ui.figures.sweep`).  While a sweep runs, a fragment redraws the
 progress every ``POLL`` seconds; when it has ended, the fragment asks for one full rerun, which draws the
 results and stops the timer.
 """
@@ -108,7 +109,7 @@ def optimizer_section() -> None:
     c2.number_input("First seed", 0, LIMITS["max_seed"], key=P + "seeds.first", step=1)
     c3.number_input("Worker processes", 0, LIMITS["max_workers"], key=P + "workers", step=1,
                     help="Cells run in parallel, one per process (a few seconds to start). 0: one after another "
-                    "inside the app's own process (no start-up cost; fine for tiny grids).")  # fmt: skip
+                    "in the runner's worker that hosts the sweep (no start-up cost; fine for tiny grids).")  # fmt: skip
     c4.text_input("Name of this sweep", key=P + "name", max_chars=80, placeholder="e.g. study grid, 3 seeds")
     st.checkbox("Reuse cells of this exact grid already in the store (resume a stopped sweep)", key=P + "resume",
                 help="Cells are identified by every setting and the seed; the same cell is never trained twice.")
@@ -284,8 +285,8 @@ def page() -> None:
     job = ss.get(W.JOB_KEY)
     live = job is not None and job.snapshot().live
     st.fragment(W.progress_panel, run_every=POLL if live else None)()
-    if job is not None and not live:
-        job.final_drawn = True
+    if not live:  # the `live` the timer was set with: an end seen only now gets its own full run
+        W.show_finished()
     if live:
         st.info("Results appear here when the sweep ends (press **Stop** to see the cells finished so far).")
         return

@@ -2,8 +2,9 @@
 as ``AppTest.from_file("pages/…")``), plus the modules behind them (``gru_ui.sweep``), tested directly.
 
 Every test uses a run store in a temporary folder (``GRU_LAB_STORE``), never the user's.  In AppTest the
-progress fragment's timer does not tick: after clicking Run a test waits for the sweep's thread through
-``session_state["sw.job"]`` and runs the script again, as the timer would.
+progress fragment's timer does not tick: after clicking Run a test waits for the sweep (hosted by the engine's
+runner, ``gru_core.runner.get_runner()``: a worker process by default) through ``session_state["sw.job"]`` and
+runs the script again, as the timer would.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def chart_titles(at: AppTest) -> list[str]:
     return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
 
 
-def run_tiny_sweep(at: AppTest) -> tuple[J.SweepJob, float]:
+def run_tiny_sweep(at: AppTest) -> tuple[J.PageSweep, float]:
     """The tiny preset in this process (workers 0), launched from the page and waited for."""
     at.button(key="sw.preset.tiny").click().run()
     at.number_input(key="sw.w.workers").set_value(0).run()
@@ -82,7 +83,7 @@ def swept(tmp_path_factory):
         at = AppTest.from_file(SWEEP, default_timeout=TIMEOUT).run()
         no_exception(at)
         job, seconds = run_tiny_sweep(at)
-        print(f"tiny sweep (4 cells, 8 runs) launched from the page: {seconds:.2f} s until its thread ended")
+        print(f"tiny sweep (4 cells, 8 runs) launched from the page: {seconds:.2f} s until it ended")
         yield path, at, job
 
 
@@ -195,7 +196,7 @@ def test_stop_cancels_the_rest_and_keeps_finished_cells(store_env):
     form.grid["lr"] = "0.01, 0.003, 0.001, 0.0003"
     spec, cells, problems = F.build_spec(form)
     assert not problems and len(cells) == 8
-    job = J.SweepJob(spec, store_env, workers=0)
+    job = J.PageSweep(spec, store_env, workers=0)
     job.stop()  # asked before the sweep starts: no cell runs
     job.start()
     assert job.join(TIMEOUT)
@@ -204,7 +205,7 @@ def test_stop_cancels_the_rest_and_keeps_finished_cells(store_env):
     store = RunStore(store_env)
     assert store.count_runs(sweep_id=job.sweep_id) == 0
     assert store.get_sweep(job.sweep_id)["status"] == "interrupted"
-    resumed = J.SweepJob(spec, store_env, workers=0)
+    resumed = J.PageSweep(spec, store_env, workers=0)
     resumed.start()
     assert resumed.join(TIMEOUT)
     snap = resumed.snapshot()
@@ -230,6 +231,50 @@ def test_stop_button_on_the_page(store_env):
     assert snap.status == "stopped" and 1 <= snap.done < 6
     assert "Stopped" in texts(at.info)
     assert RunStore(store_env).count_runs(sweep_id=job.sweep_id) == 2 * snap.done
+
+
+def test_a_sweep_waits_in_the_runners_line_and_counts_against_the_page_limit(store_env, monkeypatch):
+    """One registry for races and sweeps: with the runner's only worker busy with a race, the page's sweep waits
+    in line (and says so), counts against the limit of sweeps, and Stop takes it out of the line."""
+    from gru_core.runner import RaceJob, Runner
+    from gru_core.runner import runner as runner_module
+
+    runner = Runner("thread", workers=1)
+    monkeypatch.setattr(runner_module, "_RUNNER", runner)  # the page's get_runner()
+    try:
+        cfg = RunConfig(data=DataConfig(params={"length": 200}), model=GRUConfig(hidden_size=4),
+                        train=TrainConfig(epochs=2))  # fmt: skip
+        race = runner.submit(RaceJob(cfg, controls=[("pause", ())]))  # holds the only slot
+        assert race.join(0) is False and J.active_sweeps() == 0
+        at = AppTest.from_file(SWEEP, default_timeout=TIMEOUT).run()
+        at.button(key="sw.preset.tiny").click().run()
+        at.button(key="sw.btn.run").click().run()
+        no_exception(at)
+        job = at.session_state["sw.job"]
+        snap = job.snapshot()
+        assert (snap.status, snap.queue_position, snap.live) == ("queued", 1, True) and job.running
+        assert J.active_sweeps() == 1 and [h.kind for h in runner.queued()] == ["sweep"]
+        assert "Waiting in line" in texts(at.markdown) and "number 1 in line" in texts(at.caption)
+        assert not at.button(key="sw.btn.stop").disabled and at.button(key="sw.btn.run").disabled
+        other = J.PageSweep(job.spec, store_env)
+        with pytest.raises(RuntimeError, match="busy"):
+            other.start(max_sweeps=1)  # the page's rule, from the runner's registry
+        at.button(key="sw.btn.stop").click().run()
+        no_exception(at)
+        assert job.join(5) and job.snapshot().status == "cancelled" and J.active_sweeps() == 0
+        assert "Cancelled" in texts(at.markdown) and not at.button(key="sw.btn.run").disabled
+        assert RunStore(store_env).sweeps().empty  # it never ran: nothing was written
+        race.stop()
+        assert race.join(30)
+    finally:
+        runner.shutdown()
+
+
+def test_the_ui_starts_no_process_and_patches_no_multiprocessing():
+    """The sweep runs where the engine's runner hosts it: no multiprocessing anywhere in gru_ui or the pages."""
+    for folder in (ROOT / "gru_ui", ROOT / "pages"):
+        for path in folder.rglob("*.py"):
+            assert "multiprocessing" not in path.read_text(encoding="utf-8"), path
 
 
 # ---- the Run history page ---------------------------------------------------------------------------------------
@@ -281,7 +326,7 @@ def test_export_helper_gives_parseable_files(swept):
 
 def test_history_delete_asks_first_then_removes(store_env):
     spec, _, _ = F.build_spec(F.tiny_form())
-    job = J.SweepJob(spec, store_env, workers=0)
+    job = J.PageSweep(spec, store_env, workers=0)
     job.start()
     assert job.join(TIMEOUT) and job.snapshot().status == "finished"
     at = AppTest.from_file(HISTORY, default_timeout=TIMEOUT).run()
@@ -438,7 +483,7 @@ def test_a_sweep_that_cannot_start_reports_and_marks_it_failed(store_env):
     form = F.tiny_form()
     form.run.data.params = {"lenght": 300}
     spec, _, _ = F.build_spec(form)
-    job = J.SweepJob(spec, store_env, workers=0)
+    job = J.PageSweep(spec, store_env, workers=0)
     job.start()
     assert job.join(TIMEOUT)
     snap = job.snapshot()
@@ -463,7 +508,7 @@ def test_verdict_says_when_seed_noise_cannot_be_judged(store_env):
     form = F.tiny_form()
     form.run.seeds = [0]
     spec, _, _ = F.build_spec(form)
-    job = J.SweepJob(spec, store_env, workers=0)
+    job = J.PageSweep(spec, store_env, workers=0)
     job.start()
     assert job.join(TIMEOUT)
     records = R.load_records(store_env, job.sweep_id)

@@ -1,21 +1,29 @@
-"""Live races trained outside the web server's threads: one runner, three backends, LiveRace's handle API.
+"""Everything that trains in the background, outside the web server's threads: live races and sweeps; one
+runner, one queue, three backends.
 
 * :mod:`~gru_core.runner.job`: :class:`RaceJob` (what to run, plain picklable data) and :class:`HostedRace`
   (a job's Race in a LiveRace, plus its model files): what every backend runs.
+* :mod:`~gru_core.runner.sweep`: :class:`SweepJob` (a sweep to run: its spec, store, workers), :class:`HostedSweep`
+  (:func:`gru_core.sweep.run_sweep` in a thread of the hosting process), :class:`SweepHandle` and
+  :class:`SweepSnapshot` (its progress); where each backend hosts a sweep, and why.
 * :mod:`~gru_core.runner.runner`: :class:`Runner` (submit, first-come queue with place and estimated wait,
   cancel, shutdown) and :func:`get_runner`, configured by ``GRU_LAB_BACKEND``, ``GRU_LAB_WORKERS``,
   ``GRU_LAB_SCHEDULER``.
-* :mod:`~gru_core.runner.thread`: the ``thread`` backend (a LiveRace thread in this process).
+* :mod:`~gru_core.runner.thread`: the ``thread`` backend (a LiveRace thread, or a sweep's driver thread, here).
 * :mod:`~gru_core.runner.process`: the ``process`` backend (persistent worker processes, replaced when one dies).
 * :mod:`~gru_core.runner.worker`: the worker process's program (``python -m gru_core.runner.worker``).
-* :mod:`~gru_core.runner.dask_actor`: the ``dask`` backend (one Dask actor per race).
+* :mod:`~gru_core.runner.dask_actor`: the ``dask`` backend (one Dask actor per race; a sweep's cells as Dask tasks).
 
-Every handle offers ``start``, ``snapshot``, ``pause``, ``resume``, ``step_epoch``, ``step_batches``, ``set_lr``,
-``set_speed``, ``stop``, ``join``, ``running``, ``models``, ``labels`` and ``gate_input``.  The same job gives
-the same numbers, bit for bit, on every backend.  No Streamlit, no Plotly.
+Every race handle offers ``start``, ``snapshot``, ``pause``, ``resume``, ``step_epoch``, ``step_batches``,
+``set_lr``, ``set_speed``, ``stop``, ``join``, ``running``, ``models``, ``labels`` and ``gate_input``.  The same job
+gives the same numbers, bit for bit, on every backend.  A sweep handle offers ``snapshot``, ``stop``, ``cancel``,
+``join``, ``running`` and ``sweep_id``; its stored records are those of run_sweep called directly.  No Streamlit,
+no Plotly.
 """
 
 from gru_core.runner.job import HostedRace, RaceJob
 from gru_core.runner.runner import BACKENDS, JobHandle, Runner, get_runner
+from gru_core.runner.sweep import HostedSweep, SweepHandle, SweepJob, SweepSnapshot
 
-__all__ = ["BACKENDS", "HostedRace", "JobHandle", "RaceJob", "Runner", "get_runner"]
+__all__ = ["BACKENDS", "HostedRace", "HostedSweep", "JobHandle", "RaceJob", "Runner", "SweepHandle", "SweepJob",
+           "SweepSnapshot", "get_runner"]  # fmt: skip

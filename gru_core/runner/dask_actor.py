@@ -1,4 +1,5 @@
-"""The ``dask`` backend: each race trains in a Dask **actor** (:class:`RaceActor`) on a cluster worker.
+"""The ``dask`` backend: each race trains in a Dask **actor** (:class:`RaceActor`) on a cluster worker; a sweep's
+driver runs in a thread here and its cells are Dask tasks (why: :mod:`gru_core.runner.sweep`).
 
 Why an actor.  A live race is a long-lived, stateful object that must answer small requests while it trains
 (snapshot, pause, resume, step, set_lr, set_speed, models) and keep its models in memory between them.  A Dask
@@ -26,6 +27,7 @@ import uuid
 from dataclasses import replace
 
 from gru_core.runner.job import TERMINAL, HostedRace, RaceJob
+from gru_core.runner.sweep import HostedSweep, SweepJob
 from gru_core.train.live import Snapshot
 
 __all__ = ["DASK_LOST", "DaskBackend", "DaskRaceHandle", "RaceActor"]
@@ -263,11 +265,18 @@ class DaskBackend:
             return None
         load = {addr: 0 for addr in nthreads}
         for h in self._handles:
-            if h.worker in load:
-                load[h.worker] += 1
+            worker = getattr(h, "worker", None)  # a sweep's driver is here, its cells anywhere
+            if worker in load:
+                load[worker] += 1
         return max(nthreads, key=lambda a: (nthreads[a] - load[a], a), default=None)
 
-    def launch(self, job: RaceJob) -> DaskRaceHandle:
+    def launch(self, job: RaceJob | SweepJob):
+        if isinstance(job, SweepJob):  # the driver in a thread here, the cells on the cluster
+            hosted = HostedSweep(job, backend=self.name, scheduler=self.client)
+            with self._lock:
+                self._handles.append(hosted)
+            hosted.start()
+            return hosted
         with self._lock:
             worker = self._place()
             handle = DaskRaceHandle(self, job, worker)

@@ -1,4 +1,5 @@
-"""The ``process`` backend: a pool of persistent worker processes, each training one race at a time.
+"""The ``process`` backend: a pool of persistent worker processes, each running one job at a time (a race, or a
+sweep's driver: :class:`ProcessSweepHandle`; see :mod:`gru_core.runner.sweep`).
 
 Workers are started with ``subprocess.Popen([sys.executable, "-m", "gru_core.runner.worker", ...])``, not
 with :mod:`multiprocessing` (under Streamlit the "spawn" start method re-runs the app script in the child, and
@@ -31,9 +32,10 @@ from pathlib import Path
 
 from gru_core._blas import BIG_BLAS_THREADS_ENV, BLAS_THREADS_ENV
 from gru_core.runner.job import TERMINAL, RaceJob
+from gru_core.runner.sweep import SWEEP_TERMINAL, SWEEP_WORKER_DIED, SweepJob, SweepSnapshot
 from gru_core.train.live import Snapshot
 
-__all__ = ["WORKER_DIED", "ProcessBackend", "ProcessRaceHandle"]
+__all__ = ["WORKER_DIED", "ProcessBackend", "ProcessRaceHandle", "ProcessSweepHandle"]
 
 WORKER_DIED = ("the worker process training this race stopped unexpectedly (killed or out of memory); "
                "the other races go on")  # fmt: skip
@@ -50,17 +52,22 @@ class ProcessRaceHandle:
     """A race trained by a pool worker: LiveRace's API, answered from the last snapshot the worker sent (reads)
     or by the worker (commands, raising what the race raises).  ``pid``: the worker process's id."""
 
+    _terminal = TERMINAL
+
     def __init__(self, worker: _Worker, job_id: str, job: RaceJob):
         self._worker: _Worker | None = worker
         self.job_id = job_id
         self.labels = job.labels
         self.gate_input = None
         self._lock = threading.Lock()
-        self._snap = Snapshot(status="running", version=0, epoch=0, total_epochs=job.epochs, step=0, elapsed=0.0,
-                              history={name: [] for name in self.labels}, backend="process")  # fmt: skip
+        self._snap = self._first_snapshot(job)
         self._t0 = self._recv = time.perf_counter()
         self._models: dict[str, bytes] | None = None
         self._ended = threading.Event()
+
+    def _first_snapshot(self, job: RaceJob) -> Snapshot:
+        return Snapshot(status="running", version=0, epoch=0, total_epochs=job.epochs, step=0, elapsed=0.0,
+                        history={name: [] for name in self.labels}, backend="process")  # fmt: skip
 
     # ---- what the worker sends (reader thread) -------------------------------------------------------------
 
@@ -99,7 +106,7 @@ class ProcessRaceHandle:
     def snapshot(self) -> Snapshot:
         with self._lock:
             snap, recv = self._snap, self._recv
-        if snap.status not in TERMINAL:
+        if snap.status not in self._terminal:
             snap = replace(snap, elapsed=snap.elapsed + (time.perf_counter() - recv))
         else:
             snap = replace(snap)
@@ -160,6 +167,54 @@ class ProcessRaceHandle:
                 raise RuntimeError(f"this race ended with status {self._snap.status}: it has no models to save")
             return dict(self._models)
         return self._call("models", timeout=MODELS_TIMEOUT, quiet=False)
+
+
+class ProcessSweepHandle(ProcessRaceHandle):
+    """A sweep whose driver runs in a pool worker: ``snapshot`` (a :class:`~gru_core.runner.sweep.SweepSnapshot`,
+    the last the worker sent), ``stop``, ``join``, ``running``, ``pid``.  A worker that dies fails the sweep with
+    :data:`~gru_core.runner.sweep.SWEEP_WORKER_DIED` and marks it "failed" in the run store (its writer is gone)."""
+
+    _terminal = SWEEP_TERMINAL
+
+    def __init__(self, worker: _Worker, job_id: str, job: SweepJob):
+        self._job = job
+        super().__init__(worker, job_id, job)
+
+    def _first_snapshot(self, job: SweepJob) -> SweepSnapshot:
+        return SweepSnapshot(status="starting", sweep_id=job.sweep_id, backend="process")
+
+    def _fail(self, message: str) -> None:
+        message = SWEEP_WORKER_DIED if message == WORKER_DIED else message
+        with self._lock:
+            if self._ended.is_set():
+                return
+            s = self._snap
+            self._snap = replace(s, status="error", error=message, message=message, version=s.version + 1, eta=None,
+                                 elapsed=time.perf_counter() - self._t0)  # fmt: skip
+            self._recv = time.perf_counter()
+            self._worker = None
+            self._ended.set()
+            sweep_id = s.sweep_id
+        if sweep_id is not None and self._job.store is not None:
+            try:
+                from gru_core.store import RunStore
+
+                store = RunStore(self._job.store)
+                if store.get_sweep(sweep_id)["status"] == "running":
+                    store.finish_sweep(sweep_id, "failed", message)
+            except Exception:  # noqa: BLE001 - best effort: the snapshot has the message
+                pass
+
+    def stop(self) -> None:
+        """Ask the worker to stop the sweep; the snapshot says "stopping" at once (the worker's next one agrees)."""
+        super().stop()
+        with self._lock:
+            s = self._snap
+            if not self._ended.is_set() and s.status in ("starting", "running"):
+                self._snap = replace(s, status="stopping", version=s.version + 1)
+
+    def models(self) -> dict[str, bytes]:
+        raise RuntimeError("a sweep has no models to save: its runs are in the run store")
 
 
 class _Worker:
@@ -364,7 +419,7 @@ class ProcessBackend:
         with self._lock:
             return sum(1 for w in self._slots if w.handle is None and not (w.dead or w.reaped))
 
-    def launch(self, job: RaceJob) -> ProcessRaceHandle:
+    def launch(self, job: RaceJob | SweepJob) -> ProcessRaceHandle:
         """Give the job to a free worker (the start message is sent in order, without blocking here)."""
         with self._lock:
             if self._closed:
@@ -372,7 +427,8 @@ class ProcessBackend:
             w = next((w for w in self._slots if w.handle is None and not (w.dead or w.reaped)), None)
             if w is None:
                 raise RuntimeError("no free worker process")
-            handle = ProcessRaceHandle(w, uuid.uuid4().hex, job)
+            cls = ProcessSweepHandle if isinstance(job, SweepJob) else ProcessRaceHandle
+            handle = cls(w, uuid.uuid4().hex, job)
             w.handle = handle
             w.outbox.put(("start", handle.job_id, job))
         return handle

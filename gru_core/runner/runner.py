@@ -1,4 +1,4 @@
-"""The server's one :class:`Runner`: takes race jobs, runs them on the configured backend, queues the rest.
+"""The server's one :class:`Runner`: takes race and sweep jobs, runs them on the configured backend, queues the rest.
 
 ``get_runner()`` gives the process's runner, configured by the environment: ``GRU_LAB_BACKEND`` = ``process``
 (default; :mod:`gru_core.runner.process`), ``thread`` (:mod:`gru_core.runner.thread`) or ``dask``
@@ -12,6 +12,12 @@ total and time elapsed; None while no running race has finished an epoch).  Comm
 and applied before the race's first step (``pause`` makes it start halted); ``cancel()`` or ``stop()`` removes
 it from the queue (status "cancelled").  When a race ends (finished, stopped, error) the next queued job takes
 its slot: a monitor thread checks every :data:`MONITOR_EVERY` s, and at once when a backend reports a change.
+
+Sweeps: :meth:`Runner.submit` also takes a :class:`~gru_core.runner.sweep.SweepJob` and returns a
+:class:`~gru_core.runner.sweep.SweepHandle` (``snapshot``, ``stop``, ``cancel``, ``join``, ``running``).  A sweep
+takes one slot and waits in the same line as the races; the wait behind it is estimated from its
+``estimate_seconds`` (None: unknown).  :meth:`Runner.active` and :meth:`Runner.queued` list both kinds (a handle's
+``kind`` is "race" or "sweep"): one registry of everything that trains in the background.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from collections import deque
 from dataclasses import replace
 
 from gru_core.runner.job import CONTROLS, TERMINAL, RaceJob
+from gru_core.runner.sweep import SWEEP_TERMINAL, SweepHandle, SweepJob, sweep_seconds_left
 from gru_core.train.live import Snapshot
 
 __all__ = ["BACKENDS", "JobHandle", "Runner", "get_runner", "make_backend"]
@@ -54,6 +61,8 @@ class JobHandle:
     """One submitted race: queued, then handled by a backend.  LiveRace's API plus ``cancel``, ``models``,
     ``labels``, ``gate_input`` (None until it starts), ``pid`` (the worker process, process backend) and
     ``backend``.  ``running`` is true until the race has ended (also while queued)."""
+
+    kind = "race"
 
     def __init__(self, runner: Runner, job: RaceJob):
         self._runner = runner
@@ -171,7 +180,7 @@ class JobHandle:
 
 
 class Runner:
-    """Runs race jobs on one backend (see the module docstring)."""
+    """Runs race and sweep jobs on one backend (see the module docstring)."""
 
     def __init__(self, backend: str = "process", workers: int | None = None, scheduler=None):
         if backend not in BACKENDS:
@@ -195,14 +204,19 @@ class Runner:
         ready = getattr(self.backend, "wait_ready", None)
         return True if ready is None else bool(ready(timeout))
 
-    def submit(self, job: RaceJob) -> JobHandle:
-        """Queue the job; it starts at once if a slot is free.  Returns its handle."""
-        if not isinstance(job, RaceJob):
-            raise TypeError(f"submit takes a RaceJob, got {type(job).__name__}")
-        for method, _ in job.controls:
-            if method not in CONTROLS:
-                raise ValueError(f"unknown control {method!r}; known: {CONTROLS}")
-        handle = JobHandle(self, job)
+    def submit(self, job: RaceJob | SweepJob) -> JobHandle | SweepHandle:
+        """Queue the job; it starts at once if a slot is free.  Returns its handle (a SweepHandle for a
+        SweepJob, whose spec is checked here: ValueError)."""
+        if isinstance(job, SweepJob):
+            job.sweep_spec  # noqa: B018 - a spec that cannot be read is refused now, not in a worker
+            handle = SweepHandle(self, job)
+        elif isinstance(job, RaceJob):
+            for method, _ in job.controls:
+                if method not in CONTROLS:
+                    raise ValueError(f"unknown control {method!r}; known: {CONTROLS}")
+            handle = JobHandle(self, job)
+        else:
+            raise TypeError(f"submit takes a RaceJob or a SweepJob, got {type(job).__name__}")
         with self._lock:
             if self._closed:
                 raise RuntimeError("the runner has been shut down")
@@ -210,11 +224,13 @@ class Runner:
             self._dispatch()
         return handle
 
-    def queued(self) -> list[JobHandle]:
+    def queued(self) -> list[JobHandle | SweepHandle]:
+        """The jobs waiting for a slot, first in line first (races and sweeps)."""
         with self._lock:
             return list(self._queue)
 
-    def active(self) -> list[JobHandle]:
+    def active(self) -> list[JobHandle | SweepHandle]:
+        """The jobs holding a slot now (races and sweeps)."""
         with self._lock:
             return list(self._active)
 
@@ -242,7 +258,7 @@ class Runner:
             self._bump()
             try:
                 inner = self.backend.launch(handle.job)
-            except Exception as exc:  # a job that cannot be built: this race fails, the queue goes on
+            except Exception as exc:  # a job that cannot be built: this job fails, the queue goes on
                 handle._state, handle._error = "error", f"{type(exc).__name__}: {exc}"
                 handle._qversion += 1
                 handle._ended.set()
@@ -267,20 +283,29 @@ class Runner:
                 self._reap()
                 self._dispatch()
 
-    def _queue_info(self, handle: JobHandle) -> tuple[int | None, float | None]:
-        """(place in line, estimated seconds until it starts) of a queued handle."""
+    def _queue_info(self, handle) -> tuple[int | None, float | None]:
+        """(place in line, estimated seconds until it starts) of a queued handle.  A running race's end is
+        extrapolated from its epochs, a running sweep's from its cells (or its estimate); a race ahead in line
+        takes its epochs × the running races' mean seconds per epoch, a sweep ahead its ``estimate_seconds``."""
         with self._lock:
             try:
                 position = list(self._queue).index(handle) + 1
             except ValueError:
                 return None, None
             running = list(self._active)
+            ahead = list(self._queue)[: position - 1]
         free = [0.0] * max(0, self.workers - len(running))
-        durations = []
+        durations = []  # seconds per epoch of the running races
+        known = 0  # running sweeps whose end can be estimated
         for h in running:
             snap = h._inner.snapshot()
-            if snap.status in TERMINAL:
+            if snap.status in TERMINAL or snap.status in SWEEP_TERMINAL:
                 free.append(0.0)
+                continue
+            if h.kind == "sweep":
+                left = sweep_seconds_left(snap, h.job.estimate_seconds)
+                known += not math.isnan(left)
+                free.append(left)
                 continue
             done = snap.epoch / max(1, snap.total_epochs)
             if done <= 0:
@@ -289,16 +314,17 @@ class Runner:
             full = snap.elapsed / done
             durations.append(full / max(1, snap.total_epochs))  # seconds per epoch
             free.append(max(0.0, full - snap.elapsed))
-        if not durations:
+        if not durations and not known:
             return position, None
-        per_epoch = sum(durations) / len(durations)
+        per_epoch = sum(durations) / len(durations) if durations else None
         slots = sorted(free, key=lambda t: (math.isnan(t), t))
-        ahead = list(self._queue)[: position - 1]
         for h in ahead:  # each job ahead takes the slot that frees first
             t = slots.pop(0)
-            if math.isnan(t):
+            need = h.job.estimate_seconds if h.kind == "sweep" else (
+                None if per_epoch is None else per_epoch * h.job.epochs)  # fmt: skip
+            if math.isnan(t) or need is None:
                 return position, None
-            slots.append(t + per_epoch * h.job.epochs)
+            slots.append(t + need)
             slots.sort(key=lambda t: (math.isnan(t), t))
         wait = slots[0]
         return position, None if math.isnan(wait) else float(wait)
@@ -306,7 +332,7 @@ class Runner:
     # ---- the end --------------------------------------------------------------------------------------------
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel the queued races, stop the running ones and the backend's workers."""
+        """Cancel the queued jobs, stop the running ones and the backend's workers."""
         with self._lock:
             if self._closed:
                 return

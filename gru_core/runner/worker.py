@@ -1,6 +1,8 @@
 """A pool worker process: ``python -m gru_core.runner.worker --address HOST:PORT --slot K``, started by
-:class:`~gru_core.runner.process.ProcessBackend`; it hosts one race at a time (a
-:class:`~gru_core.runner.job.HostedRace`) for as long as its parent lives.
+:class:`~gru_core.runner.process.ProcessBackend`; it hosts one job at a time (a race:
+:class:`~gru_core.runner.job.HostedRace`; a sweep: :class:`~gru_core.runner.sweep.HostedSweep`, whose
+run_sweep may start its own process pool from here: this is a plain Python program) for as long as its parent
+lives.
 
 Protocol (pickles over one authenticated :mod:`multiprocessing.connection`; the authkey comes as one hex line
 on stdin, never on the command line):
@@ -10,7 +12,9 @@ on stdin, never on the command line):
   changed (at most every :data:`PUBLISH_EVERY` s); ``("ended", job_id, Snapshot, models)`` once the race is
   over, with every contestant's model file (so the models outlive the worker's next job);
   ``("reply", request_id, ok, value_or_exception)`` for every call.
-* parent → worker: ``("start", job_id, RaceJob)``, ``("call", request_id, job_id, method, args)``, ``("exit",)``.
+  A sweep's snapshot is a :class:`~gru_core.runner.sweep.SweepSnapshot` and its models ``{}``.
+* parent → worker: ``("start", job_id, RaceJob | SweepJob)``, ``("call", request_id, job_id, method, args)``,
+  ``("exit",)``.
 
 The worker exits when its parent dies: stdin reaches EOF (the parent held the pipe's other end), the
 connection closes, or ``os.getppid()`` changes.
@@ -28,6 +32,7 @@ from multiprocessing.connection import Client
 
 PUBLISH_EVERY = 0.1  # seconds between checks for a new snapshot
 PARENT_POLL = 1.0  # seconds between checks that the parent is alive
+EXIT_JOIN = 3.0  # seconds a stopped job may take to end before the worker exits (a sweep ends its pool)
 
 
 class _Host:
@@ -44,13 +49,13 @@ class _Host:
             self.conn.send(msg)
 
     def start(self, job_id, job) -> None:
-        from gru_core.runner.job import HostedRace
+        from gru_core.runner.sweep import host_job
 
         with self.lock:
             self.job_id, self.hosted, self.final_sent = job_id, None, True
         try:
-            hosted = HostedRace(job, backend="process")
-        except Exception as exc:  # bad data or configuration: this race fails, the worker serves on
+            hosted = host_job(job, backend="process")
+        except Exception as exc:  # bad data or configuration: this job fails, the worker serves on
             traceback.print_exc()
             self.send(("failed", job_id, f"{type(exc).__name__}: {exc}"))
             return
@@ -64,7 +69,7 @@ class _Host:
             with self.lock:
                 hosted = self.hosted if job_id == self.job_id else None
             if hosted is None:
-                raise RuntimeError("this race is no longer hosted by the worker")
+                raise RuntimeError("this job is no longer hosted by the worker")
             value = getattr(hosted, method)(*args)
             self.send(("reply", req, True, value))
         except Exception as exc:  # raised again in the parent: keep it a plain, picklable exception
@@ -129,6 +134,7 @@ def main(argv=None) -> int:
     conn = Client((host, int(port)), authkey=authkey)
     _exit_with_parent(ppid)
     import gru_core.runner.job  # noqa: F401  (numpy, the engine: loaded before the first job arrives)
+    import gru_core.runner.sweep  # noqa: F401
 
     worker = _Host(conn)
     worker.send(("hello", args.slot, os.getpid()))
@@ -149,6 +155,7 @@ def main(argv=None) -> int:
         hosted = worker.hosted
     if hosted is not None:
         hosted.stop()
+        hosted.join(EXIT_JOIN)  # a sweep's process pool is ended, not left behind
     os._exit(0)
 
 

@@ -5,7 +5,8 @@
 * :mod:`~gru_ui.sweep.form`: the sweep form = a base :class:`~gru_core.config.RunConfig` + a grid of
   ``{setting name: text}``, its widget values, and the :class:`~gru_core.sweep.SweepSpec` it makes.
 * :mod:`~gru_ui.sweep.estimate`: how many cells and how long, before anything runs.
-* :mod:`~gru_ui.sweep.job`: :class:`~gru_ui.sweep.job.SweepJob`, a sweep running in a background thread.
+* :mod:`~gru_ui.sweep.job`: :class:`~gru_ui.sweep.job.PageSweep`, the page's sweep on the engine's runner, and the
+  page's limit of sweeps at once.
 * :mod:`~gru_ui.sweep.results`: the tables, the verdict and the exports of a stored sweep.
 * :mod:`~gru_ui.sweep.history`: the run history: filters, labels, dates, exports and deletes.
 * :mod:`~gru_ui.sweep.widgets`: the Streamlit pieces ``pages/sweep.py`` and ``pages/history.py`` draw with.

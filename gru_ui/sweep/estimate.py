@@ -142,7 +142,7 @@ def plan_text(spec: SweepSpec, est: Estimate, workers: int) -> str:
     elif est.n_stored:
         text += f" {est.n_stored:,} cells are already in the store and will not be trained again."
     if est.n_stored < est.n_cells:
-        where = ("in this process, one after another" if int(workers) == 0
+        where = ("one cell after another" if int(workers) == 0
                  else f"on {_s(est.workers, 'worker process', 'es')}")  # fmt: skip
         patience = spec.train.patience
         early = (f" — early stopping (patience {patience or 'swept'}) usually ends runs sooner"

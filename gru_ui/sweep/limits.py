@@ -20,7 +20,7 @@ LIMITS: dict[str, Any] = {
     "max_seeds": 50,
     "max_seed": MAX_SEED,  # the largest seed
     "max_optimizers": MAX_CONTESTANTS,
-    "max_sweeps": int(os.environ.get("GRU_LAB_MAX_SWEEPS", 2)),  # sweeps running at once on the server
+    "max_sweeps": int(os.environ.get("GRU_LAB_MAX_SWEEPS", 2)),  # sweeps running or waiting in line on the server
     "max_workers": max(1, os.cpu_count() or 1),
     "compare_runs": 12,  # runs overlaid on the history page
     "upload_mb": UPLOAD_MB,  # CSV uploads: the same for every page (gru_ui.limits)

@@ -22,12 +22,12 @@ from gru_ui.sweep import data as D
 from gru_ui.sweep import estimate as E
 from gru_ui.sweep import form as F
 from gru_ui.sweep import history as H
-from gru_ui.sweep.job import SweepJob, active_sweeps
+from gru_ui.sweep.job import PageSweep, active_sweeps
 from gru_ui.sweep.limits import LIMITS
 from gru_ui.sweep.results import card_number, load_records
 
 P = "sw.w."  # the sweep form's widget keys
-JOB_KEY = "sw.job"  # the session's SweepJob (or None)
+JOB_KEY = "sw.job"  # the session's PageSweep (or None)
 EXTRA_KEY = "sw.extra"  # grid fields added with "Sweep another setting too"
 UPLOAD_KEY = "sw.upload"  # the stored CSV upload: path, name, columns
 IN_FULL_RUN = "sw._full_run"  # a full page run is under way (not only the progress fragment)
@@ -113,7 +113,7 @@ def apply_tiny_preset() -> None:
     st.session_state["sw.preset_note"] = (
         "info",
         "A tiny grid that finishes in seconds: 2 learning rates × Adam and RMSprop × 2 seeds, 4 hidden units, "
-        "2 epochs, on a 200-value noisy sine, inside the app's own process (0 worker processes). Good for a "
+        "2 epochs, on a 200-value noisy sine, one cell after another (0 worker processes). Good for a "
         "first look at the results below; the numbers themselves mean little.",
     )
 
@@ -175,7 +175,7 @@ def store_sidebar() -> None:
         st.caption(
             f"Limits: grids of more than {L['confirm_cells']:,} cells need a confirmation and more than "
             f"{L['max_cells']:,} are refused; ≤ {L['max_values']} values per setting; ≤ {L['max_seeds']} seeds; "
-            f"≤ {L['max_optimizers']} optimizers; {L['max_sweeps']} sweeps running at once on this server; "
+            f"≤ {L['max_optimizers']} optimizers; {L['max_sweeps']} sweeps running or waiting at once on this server; "
             f"hidden_size ≤ {lim['hidden_size']}, epochs ≤ {lim['epochs']}, batch_size ≤ {lim['batch_size']}, "
             f"lookback ≤ {lim['lookback']}; CSV ≤ {L['upload_mb']} MB."
         )
@@ -250,7 +250,7 @@ def plan(form: F.SweepForm, workers: int):
 def controls(spec, est: E.Estimate | None, problems: list[str]) -> None:
     """The confirmation of a big grid, Run and Stop, and what is wrong; starts or stops the session's job."""
     ss = st.session_state
-    job: SweepJob | None = ss.get(JOB_KEY)
+    job: PageSweep | None = ss.get(JOB_KEY)
     running = job is not None and job.running
     blocked = bool(problems) or spec is None or est is None
     if est is not None and est.needs_confirm and not running:
@@ -261,7 +261,7 @@ def controls(spec, est: E.Estimate | None, problems: list[str]) -> None:
         )
         st.checkbox(f"Yes, run all {est.n_cells:,} cells", key=P + "confirm")
         blocked = blocked or not ss.get(P + "confirm")
-    busy = active_sweeps()
+    busy = active_sweeps()  # every session's, from the runner's registry
     c1, c2, c3 = st.columns([1.3, 1, 5], vertical_alignment="center")
     run = c1.button("▶ Run sweep", type="primary", key="sw.btn.run", width="stretch",
                     disabled=blocked or running or busy >= LIMITS["max_sweeps"],
@@ -269,12 +269,14 @@ def controls(spec, est: E.Estimate | None, problems: list[str]) -> None:
                     else "Train every cell; results are stored.")  # fmt: skip
     stop = c2.button("■ Stop", key="sw.btn.stop", width="stretch", disabled=not running,
                      help="End the sweep now (cells training in worker processes are ended; with 0 workers after "
-                     "the current cell); finished cells stay stored.")  # fmt: skip
+                     "the current cell; a sweep waiting in line is taken out); finished cells stay "
+                     "stored.")  # fmt: skip
     with c3:
         if running:
             st.caption("The sweep trains in the background: you may change the settings or visit other pages.")
         elif busy >= LIMITS["max_sweeps"]:
-            st.caption(f"The server is running {busy} sweeps (limit {LIMITS['max_sweeps']}): wait a little.")
+            st.caption(f"The server is running or queueing {busy} sweeps (limit {LIMITS['max_sweeps']}): wait a "
+                       "little.")  # fmt: skip
     for problem in problems:
         st.error(problem)
     if stop and job is not None:
@@ -282,29 +284,41 @@ def controls(spec, est: E.Estimate | None, problems: list[str]) -> None:
         st.rerun()
     if run and not blocked and not running and spec is not None and est is not None:
         try:
-            job = SweepJob(spec, ss[STORE_KEY], workers=int(ss[P + "workers"]), resume=bool(ss[P + "resume"]),
-                           estimate_seconds=est.seconds)  # fmt: skip
+            job = PageSweep(spec, ss[STORE_KEY], workers=int(ss[P + "workers"]), resume=bool(ss[P + "resume"]),
+                            estimate_seconds=est.seconds)  # fmt: skip
             job.start()
         except Exception as exc:  # noqa: BLE001 - busy server, bad store path, …: a message, never a traceback
             ss["sw.error"] = str(exc)
         else:
             ss["sw.error"] = None
-            ss[JOB_KEY] = job
-            ss[P + "show"] = job.sweep_id  # its results are shown when it ends
+            ss[JOB_KEY] = job  # its results are shown when it ends (show_finished)
             st.rerun()
     if ss.get("sw.error"):
         st.error(ss["sw.error"])
 
 
-STATUS_WORDS = {"starting": "Starting", "running": "Running", "stopping": "Stopping", "finished": "Finished",
-                "failed": "Finished with failures", "stopped": "Stopped", "error": "Error"}  # fmt: skip
+STATUS_WORDS = {"queued": "Waiting in line", "starting": "Starting", "running": "Running", "stopping": "Stopping",
+                "finished": "Finished", "failed": "Finished with failures", "stopped": "Stopped", "error": "Error",
+                "cancelled": "Cancelled"}  # fmt: skip
+
+
+def show_finished() -> None:
+    """Once per sweep, after it has ended: its results are the ones shown (its id is known once its host, which
+    writes the store, found or created it).  Called by the page's full run."""
+    ss = st.session_state
+    job: PageSweep | None = ss.get(JOB_KEY)
+    if job is None or job.final_drawn or job.snapshot().live:
+        return
+    if job.sweep_id is not None:
+        ss[P + "show"] = job.sweep_id
+    job.final_drawn = True
 
 
 def progress_panel() -> None:
     """The session's sweep: progress, the last cell, the end.  Drawn by a fragment on a timer while it runs;
     when it has ended the fragment asks for one full run (the results), which turns the timer off."""
     ss = st.session_state
-    job: SweepJob | None = ss.get(JOB_KEY)
+    job: PageSweep | None = ss.get(JOB_KEY)
     if job is None:
         return
     snap = job.snapshot()
@@ -316,18 +330,24 @@ def progress_panel() -> None:
     eta = f" · about {duration(snap.eta)} to go" if snap.live and snap.eta is not None else ""
     st.markdown(f"#### {STATUS_WORDS.get(snap.status, snap.status)}: {done_txt} · {duration(snap.elapsed)} "
                 f"elapsed{eta}")  # fmt: skip
+    if snap.status == "queued":
+        wait = f", about {duration(snap.queue_wait)} to wait" if snap.queue_wait is not None else ""
+        st.caption(f"Every worker is busy with other races or sweeps: this sweep is number {snap.queue_position} in "
+                   f"line{wait}. It starts by itself; **Stop** takes it out of the line.")  # fmt: skip
     st.progress(min(1.0, snap.fraction), text=f"{snap.fraction:.0%} of the cells")
     if snap.last:
         st.caption(f"Last finished: {snap.last}")
     if snap.status == "stopping":
-        st.caption("Stopping: cells training in worker processes are ended now; in this process (0 workers) the "
-                   "current cell finishes first. Nothing finished is lost: run the same grid again to resume.")
+        st.caption("Stopping: cells training in worker processes are ended now; with 0 workers the current cell "
+                   "finishes first. Nothing finished is lost: run the same grid again to resume.")
     if snap.status == "error":
         st.error(f"The sweep could not run: {snap.message}")
     elif snap.status == "failed":
         st.warning(f"Some cells failed: {snap.message}")
     elif snap.status == "stopped":
         st.info(snap.message + " Run the same grid again (with “reuse cells” ticked) to finish it.")
+    elif snap.status == "cancelled":
+        st.info(snap.message)
     elif snap.status == "finished":
         extra = f" (estimated at most {duration(job.estimate_seconds)})" if job.estimate_seconds else ""
         st.success(f"Done in {duration(job.wall_seconds)}{extra}: {snap.message}.")
