@@ -128,16 +128,23 @@ def streamlit_server(
             _stop(proc)
 
 
+# Several visitors in one browser: pages that are not in front must keep their timers (Streamlit's live views
+# redraw on a timer in the page), as each student's own browser would.
+SEVERAL_VISITORS_ARGS = ["--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                         "--disable-backgrounding-occluded-windows"]  # fmt: skip
+
+
 @contextmanager
-def chromium_browser() -> Iterator:
-    """A headless Chromium (``CHROMIUM_ARGS``) through Playwright; missing pieces go to :func:`unavailable`."""
+def chromium_browser(extra_args: list[str] | None = None) -> Iterator:
+    """A headless Chromium (``CHROMIUM_ARGS`` + ``extra_args``) through Playwright; missing pieces go to
+    :func:`unavailable`."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         unavailable("the playwright package is missing (pip install playwright; never `playwright install`)")
     path = ensure_chromium()
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=path, args=[*CHROMIUM_ARGS, *(extra_args or [])])
         try:
             yield b
         finally:

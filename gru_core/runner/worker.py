@@ -123,12 +123,26 @@ def _exit_with_parent(ppid: int) -> None:
     threading.Thread(target=poll, daemon=True, name="gru-worker-ppid").start()
 
 
+WORKER_NICE = int(os.environ.get("GRU_LAB_WORKER_NICE", 10))  # how much lower a worker's CPU priority is
+
+
+def _lower_priority() -> None:
+    """Training yields the CPU to the server (and a browser on the same machine): a visitor's race must never
+    slow another's redraws.  On a busy machine the workers share what the server leaves; on an idle one nice
+    changes nothing."""
+    try:
+        os.nice(WORKER_NICE)
+    except (AttributeError, OSError):  # not on this platform, or not allowed: train at normal priority
+        pass
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m gru_core.runner.worker")
     ap.add_argument("--address", required=True, help="HOST:PORT of the parent's listener")
     ap.add_argument("--slot", type=int, default=0)
     args = ap.parse_args(argv)
     ppid = os.getppid()
+    _lower_priority()
     authkey = bytes.fromhex(sys.stdin.readline().strip())
     host, port = args.address.rsplit(":", 1)
     conn = Client((host, int(port)), authkey=authkey)

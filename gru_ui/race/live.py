@@ -7,6 +7,7 @@ figures themselves are :mod:`gru_ui.figures`'; the Streamlit side is :mod:`gru_u
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -21,7 +22,9 @@ __all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL"
            "loss_key"]  # fmt: skip
 
 REBUILD_FACTOR = 5.0  # a live figure is rebuilt at most once per 5× its building time
-LIVE_INTERVAL = 0.2  # seconds between redraws of the loss curves and status columns while a race runs
+# seconds between redraws of the loss curves and status columns while a race runs (GRU_LAB_LIVE_INTERVAL: a
+# slower rate where many pages share one machine's CPU with the browser, e.g. a test of five visitors)
+LIVE_INTERVAL = float(os.environ.get("GRU_LAB_LIVE_INTERVAL", 0.2))
 GATES_INTERVAL = 1.5  # seconds between redraws of the gate heatmaps (they change once per epoch)
 PAUSED_INTERVAL = 2.0  # while paused nothing trains: the curves are looked at (and kept alive) less often
 QUEUED_INTERVAL = 0.5  # seconds between looks at a race waiting in line (its place, its wait, its start)
