@@ -26,7 +26,7 @@ import traceback
 import uuid
 from dataclasses import replace
 
-from gru_core.runner.job import TERMINAL, HostedRace, RaceJob
+from gru_core.runner.job import TERMINAL, HostedRace, RaceJob, RemoteControls
 from gru_core.runner.sweep import HostedSweep, SweepJob
 from gru_core.train.live import Snapshot
 
@@ -81,7 +81,7 @@ class RaceActor:
             return {}
 
 
-class DaskRaceHandle:
+class DaskRaceHandle(RemoteControls):
     """A race trained by a :class:`RaceActor`: LiveRace's API; snapshots polled by a thread of this handle."""
 
     def __init__(self, backend: DaskBackend, job: RaceJob, worker: str | None):
@@ -183,24 +183,6 @@ class DaskRaceHandle:
         if actor is None or self._ended.is_set():
             return None
         return actor.call(method, args).result(timeout=timeout)
-
-    def pause(self) -> None:
-        self._call("pause")
-
-    def resume(self) -> None:
-        self._call("resume")
-
-    def step_epoch(self) -> None:
-        self._call("step_epoch")
-
-    def step_batches(self, k: int = 1) -> None:
-        self._call("step_batches", k)
-
-    def set_lr(self, name: str, value: float) -> None:
-        self._call("set_lr", name, value)
-
-    def set_speed(self, steps_per_s: float | None) -> None:
-        self._call("set_speed", steps_per_s)
 
     def stop(self) -> None:
         self._stop_asked = True

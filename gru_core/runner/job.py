@@ -18,7 +18,7 @@ from gru_core.model.files import ModelInfo, save_model_bytes
 from gru_core.train import Race
 from gru_core.train.live import LiveRace, Snapshot
 
-__all__ = ["CONTROLS", "HostedRace", "RaceJob", "TERMINAL"]
+__all__ = ["CONTROLS", "HostedRace", "RaceJob", "RemoteControls", "TERMINAL"]
 
 TERMINAL = ("finished", "stopped", "error", "cancelled")  # a race in one of these will not change again
 CONTROLS = ("pause", "resume", "step_epoch", "step_batches", "set_lr", "set_speed", "stop")  # the handle's commands
@@ -159,3 +159,28 @@ class HostedRace:
                                          info=ModelInfo(**to_jsonable(asdict(info))))  # fmt: skip
         return out
 
+
+class RemoteControls:
+    """LiveRace's classroom controls for a handle whose race trains elsewhere (a worker process, a Dask actor):
+    each is one message, ``self._call(method, *args)``, which the subclass delivers."""
+
+    def _call(self, method: str, *args):  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def pause(self) -> None:
+        self._call("pause")
+
+    def resume(self) -> None:
+        self._call("resume")
+
+    def step_epoch(self) -> None:
+        self._call("step_epoch")
+
+    def step_batches(self, k: int = 1) -> None:
+        self._call("step_batches", k)
+
+    def set_lr(self, name: str, value: float) -> None:
+        self._call("set_lr", name, value)
+
+    def set_speed(self, steps_per_s: float | None) -> None:
+        self._call("set_speed", steps_per_s)

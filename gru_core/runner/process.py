@@ -31,7 +31,7 @@ from multiprocessing.connection import Listener
 from pathlib import Path
 
 from gru_core._blas import BIG_BLAS_THREADS_ENV, BLAS_THREADS_ENV
-from gru_core.runner.job import TERMINAL, RaceJob
+from gru_core.runner.job import TERMINAL, RaceJob, RemoteControls
 from gru_core.runner.sweep import SWEEP_TERMINAL, SWEEP_WORKER_DIED, SweepJob, SweepSnapshot
 from gru_core.train.live import Snapshot
 
@@ -48,7 +48,7 @@ WORKER_ENV = {BLAS_THREADS_ENV: "1", BIG_BLAS_THREADS_ENV: "1", "OPENBLAS_NUM_TH
 _ROOT = str(Path(__file__).resolve().parents[2])  # the folder holding gru_core, for the worker's imports
 
 
-class ProcessRaceHandle:
+class ProcessRaceHandle(RemoteControls):
     """A race trained by a pool worker: LiveRace's API, answered from the last snapshot the worker sent (reads)
     or by the worker (commands, raising what the race raises).  ``pid``: the worker process's id."""
 
@@ -135,24 +135,6 @@ class ProcessRaceHandle:
                 return None
             raise RuntimeError("this race has ended")
         return w.call(self.job_id, method, args, timeout)
-
-    def pause(self) -> None:
-        self._call("pause")
-
-    def resume(self) -> None:
-        self._call("resume")
-
-    def step_epoch(self) -> None:
-        self._call("step_epoch")
-
-    def step_batches(self, k: int = 1) -> None:
-        self._call("step_batches", k)
-
-    def set_lr(self, name: str, value: float) -> None:
-        self._call("set_lr", name, value)
-
-    def set_speed(self, steps_per_s: float | None) -> None:
-        self._call("set_speed", steps_per_s)
 
     def stop(self) -> None:
         try:
