@@ -142,7 +142,6 @@ def main(argv=None) -> int:
     ap.add_argument("--slot", type=int, default=0)
     args = ap.parse_args(argv)
     ppid = os.getppid()
-    _lower_priority()
     authkey = bytes.fromhex(sys.stdin.readline().strip())
     host, port = args.address.rsplit(":", 1)
     conn = Client((host, int(port)), authkey=authkey)
@@ -151,6 +150,7 @@ def main(argv=None) -> int:
     import gru_core.runner.sweep  # noqa: F401
 
     worker = _Host(conn)
+    _lower_priority()  # after the imports: a worker must start (and connect) quickly even on a busy machine
     worker.send(("hello", args.slot, os.getpid()))
     threading.Thread(target=worker.publish, daemon=True, name="gru-worker-publish").start()
     while True:
