@@ -138,6 +138,38 @@ def scripted_race(runner: Runner, cfg: RunConfig):
     return snap, paused_models, handle.models(), handle.gate_input
 
 
+def test_a_job_never_reads_as_ended_while_its_thread_is_being_started(monkeypatch, tmp_path):
+    """The worker publishes "ended" as soon as its job reads ``ended``: a race or sweep must not read as ended
+    between ``start()`` and its thread running (that window made a class's race show "epoch 0" for ever while
+    its worker took the next visitor's race).  Every ``ended`` seen while a thread is being started is False."""
+    import threading
+
+    from gru_core.runner.job import HostedRace
+    from gru_core.runner.sweep import HostedSweep, SweepJob
+    from gru_core.sweep.spec import SweepSpec
+
+    jobs = [HostedRace(RaceJob(config=tiny_config(epochs=2))),
+            HostedSweep(SweepJob(spec=SweepSpec.from_run(tiny_config(epochs=1), grid={}).to_dict(),
+                                 store=str(tmp_path / "runs.sqlite")))]  # fmt: skip
+    seen: list[tuple[str, bool]] = []
+    real_start = threading.Thread.start
+
+    def observed_start(thread):
+        for job in jobs:
+            seen.append((type(job).__name__, job.ended))
+        return real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", observed_start)
+    for job in jobs:
+        job.start()
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    for job in jobs:
+        assert job.join(60), type(job).__name__
+        assert job.ended, type(job).__name__
+    assert {name for name, _ in seen} == {"HostedRace", "HostedSweep"}
+    assert [name for name, ended in seen if ended] == [], seen
+
+
 def test_a_race_gives_the_same_numbers_on_thread_process_and_dask(dask_client):
     cfg = tiny_config(epochs=4)
     runs = {}

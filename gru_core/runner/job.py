@@ -92,8 +92,8 @@ class HostedRace:
 
     # the LiveRace API
     def start(self) -> None:
-        self._started = True
         self.live.start()
+        self._started = True  # only now: "started and not running" must never be true before the thread runs
 
     def snapshot(self) -> Snapshot:
         snap = self.live.snapshot()

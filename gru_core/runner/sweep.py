@@ -185,8 +185,9 @@ class HostedSweep:
         if self._thread is not None:
             return
         self._t0 = time.perf_counter()
-        self._thread = threading.Thread(target=self._run, daemon=True, name="gru-runner-sweep")
-        self._thread.start()
+        thread = threading.Thread(target=self._run, daemon=True, name="gru-runner-sweep")
+        thread.start()
+        self._thread = thread  # set once alive: a started-but-not-yet-running thread must not read as ended
 
     def snapshot(self) -> SweepSnapshot:
         with self._lock:

@@ -59,10 +59,10 @@ class _Host:
             traceback.print_exc()
             self.send(("failed", job_id, f"{type(exc).__name__}: {exc}"))
             return
-        with self.lock:
-            self.hosted, self.final_sent = hosted, False
         self.send(("started", job_id, hosted.labels, hosted.gate_input))
         hosted.start()
+        with self.lock:  # published only once its thread runs: before, "not running" would read as ended
+            self.hosted, self.final_sent = hosted, False
 
     def call(self, req, job_id, method, args) -> None:
         try:

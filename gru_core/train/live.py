@@ -76,8 +76,9 @@ class LiveRace:
             raise RuntimeError("this race has already been started")
         self._t0 = time.perf_counter()
         self._status = "running"
-        self._thread = threading.Thread(target=self._work, name="gru-lab-race", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._work, name="gru-lab-race", daemon=True)
+        thread.start()
+        self._thread = thread  # set once alive: a thread made but not yet started must not read as ended
 
     def stop(self) -> None:
         """Ask the worker to end after the current mini-batch; everything trained so far is kept."""
