@@ -5,14 +5,18 @@ parameters on its first run, and the display switches every page shares), and th
 lives in ``pages/``; to add one, append an ``st.Page`` to PAGES.
 """
 
+import sys
+
 import streamlit as st
 
+from gru_core.runner import apply_server_args
 from gru_ui.race.sidebar import init_session
 from gru_ui.shell import init_display
 
 st.set_page_config(
     page_title="GRU Optimizer Lab", page_icon="🏁", layout="wide", initial_sidebar_state="expanded"
 )
+apply_server_args(sys.argv[1:])  # `streamlit run app.py -- --backend dask --scheduler tcp://…` (README)
 init_display()
 init_session()
 

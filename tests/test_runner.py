@@ -5,6 +5,7 @@ Tiny races (a clean sine of 300 points, 4 hidden units, 3-6 epochs) so the file 
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -136,6 +137,21 @@ def scripted_race(runner: Runner, cfg: RunConfig):
     snap = handle.snapshot()
     assert snap.status == "finished", snap.error
     return snap, paused_models, handle.models(), handle.gate_input
+
+
+def test_the_servers_options_set_what_get_runner_reads(monkeypatch):
+    from gru_core.runner import SERVER_OPTIONS, apply_server_args
+
+    for var in SERVER_OPTIONS.values():
+        monkeypatch.delenv(var, raising=False)
+    got = apply_server_args(["--backend", "dask", "--scheduler", "tcp://10.0.0.1:8786", "--workers", "6",
+                             "--max-races", "40", "--something-else", "x"])  # fmt: skip
+    expected = {"GRU_LAB_BACKEND": "dask", "GRU_LAB_SCHEDULER": "tcp://10.0.0.1:8786", "GRU_LAB_WORKERS": "6",
+                "GRU_LAB_MAX_RACES": "40"}  # fmt: skip
+    assert got == expected
+    assert {k: os.environ[k] for k in expected} == expected
+    monkeypatch.delenv("GRU_LAB_WORKERS")
+    assert apply_server_args([]) == {} and "GRU_LAB_WORKERS" not in os.environ
 
 
 def test_a_job_never_reads_as_ended_while_its_thread_is_being_started(monkeypatch, tmp_path):

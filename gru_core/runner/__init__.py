@@ -8,7 +8,8 @@ runner, one queue, three backends.
   :class:`SweepSnapshot` (its progress); where each backend hosts a sweep, and why.
 * :mod:`~gru_core.runner.runner`: :class:`Runner` (submit, first-come queue with place and estimated wait,
   cancel, shutdown) and :func:`get_runner`, configured by ``GRU_LAB_BACKEND``, ``GRU_LAB_WORKERS``,
-  ``GRU_LAB_SCHEDULER``.
+  ``GRU_LAB_SCHEDULER`` (or the server's options ``--backend``, ``--workers``, ``--scheduler``:
+  :func:`apply_server_args`).
 * :mod:`~gru_core.runner.thread`: the ``thread`` backend (a LiveRace thread, or a sweep's driver thread, here).
 * :mod:`~gru_core.runner.process`: the ``process`` backend (persistent worker processes, replaced when one dies).
 * :mod:`~gru_core.runner.worker`: the worker process's program (``python -m gru_core.runner.worker``).
@@ -22,8 +23,8 @@ no Plotly.
 """
 
 from gru_core.runner.job import HostedRace, RaceJob
-from gru_core.runner.runner import BACKENDS, JobHandle, Runner, get_runner
+from gru_core.runner.runner import BACKENDS, SERVER_OPTIONS, JobHandle, Runner, apply_server_args, get_runner
 from gru_core.runner.sweep import HostedSweep, SweepHandle, SweepJob, SweepSnapshot
 
-__all__ = ["BACKENDS", "HostedRace", "HostedSweep", "JobHandle", "RaceJob", "Runner", "SweepHandle", "SweepJob",
-           "SweepSnapshot", "get_runner"]  # fmt: skip
+__all__ = ["BACKENDS", "SERVER_OPTIONS", "HostedRace", "HostedSweep", "JobHandle", "RaceJob", "Runner",
+           "SweepHandle", "SweepJob", "SweepSnapshot", "apply_server_args", "get_runner"]  # fmt: skip

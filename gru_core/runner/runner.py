@@ -34,10 +34,32 @@ from gru_core.runner.job import CONTROLS, TERMINAL, RaceJob
 from gru_core.runner.sweep import SWEEP_TERMINAL, SweepHandle, SweepJob, sweep_seconds_left
 from gru_core.train.live import Snapshot
 
-__all__ = ["BACKENDS", "JobHandle", "Runner", "get_runner", "make_backend"]
+__all__ = ["BACKENDS", "SERVER_OPTIONS", "JobHandle", "Runner", "apply_server_args", "get_runner", "make_backend"]
 
 BACKENDS = ("process", "thread", "dask")
 MONITOR_EVERY = 0.05  # seconds between checks for ended races
+
+
+# the web server's command-line options (``streamlit run app.py -- --backend dask --scheduler tcp://host:8786``):
+# each sets the environment variable get_runner (and the page's race cap) reads
+SERVER_OPTIONS = {"--backend": "GRU_LAB_BACKEND", "--workers": "GRU_LAB_WORKERS", "--scheduler": "GRU_LAB_SCHEDULER",
+                  "--max-races": "GRU_LAB_MAX_RACES"}  # fmt: skip
+
+
+def apply_server_args(argv: list[str]) -> dict[str, str]:
+    """Read the server's options (:data:`SERVER_OPTIONS`) from ``argv`` into the environment, before the runner is
+    made; returns what was set.  Unknown arguments are left alone; a bad value is reported by
+    :func:`get_runner` (the race page shows it)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(add_help=False)
+    for option in SERVER_OPTIONS:
+        ap.add_argument(option, default=None)
+    known, _ = ap.parse_known_args(argv)
+    chosen = {SERVER_OPTIONS[o]: str(v) for o, v in
+              ((o, getattr(known, o[2:].replace("-", "_"))) for o in SERVER_OPTIONS) if v is not None}  # fmt: skip
+    os.environ.update(chosen)
+    return chosen
 
 
 def make_backend(backend: str, workers: int | None = None, scheduler=None, on_change=None):
