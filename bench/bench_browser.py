@@ -2,6 +2,7 @@
 
     python bench/bench_browser.py             # about 2 minutes
     python bench/bench_browser.py --quick     # a smoke run
+    python bench/bench_browser.py --soak 600  # only memory: 4 visitors' pages open for 10 minutes of races
 
 Prints, each measured in this run:
 
@@ -10,6 +11,10 @@ Prints, each measured in this run:
   the page open in Chromium ÷ the same race run through the runner with no browser (target ≥ 0.9);
 * four visitors pressing Train within a second: for each, seconds to its first curve and whether its curve
   grew during the first 5 seconds.
+
+With ``--soak S``: four visitors keep racing (each starts a new race when one ends) for S seconds with their
+pages open; the resident memory of the Streamlit server process and of its worker processes after 60 s and after S
+s (target: growth < 20 %).  This is the real server with the page's redraws (its settings: .streamlit/config.toml).
 
 Needs Debian's ``/usr/bin/chromium`` (or ``$CHROMIUM``) and the ``playwright`` package; never downloads.
 """
@@ -35,7 +40,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-backgrounding-occluded-windows"]  # pages not in front keep redrawing, as in a student's own browser
 LOSS = ".st-key-live-loss .gru-live-plot"
 COUNT_REDRAWS = """el => { el.__redraws = 0; el.on('plotly_afterplot', () => { el.__redraws += 1; }); }"""
-POINTS = "el => (el.data || []).reduce((n, t) => n + ((t.x || []).length || 0), 0)"
+# points of the loss curves (the "· train" traces) as plotly.js holds them: ``_fullData`` has the decoded arrays,
+# ``data`` keeps plotly.py's base64 form ({dtype, bdata}), which has no length
+POINTS = ("el => (el._fullData || []).filter(t => / · train$/.test(t.name || ''))"
+          ".reduce((n, t) => n + ((t.x && t.x.length) || 0), 0)")
 
 
 def free_port() -> int:
@@ -104,11 +112,50 @@ def headless_steps_per_second(epochs: int, hidden: int) -> float:
     return snap.step / snap.elapsed
 
 
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(server, its worker processes together) resident memory in MB."""
+    import psutil
+
+    server = psutil.Process(pid)
+    workers = 0.0
+    for child in server.children(recursive=True):
+        try:
+            workers += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return server.memory_info().rss / 2**20, workers / 2**20
+
+
+def soak(browser, url: str, server_pid: int, seconds: float) -> None:
+    pages = [open_race(browser, url, "epochs=300&hidden_size=32") for _ in range(4)]
+    t0 = time.perf_counter()
+    marks: dict[str, tuple[float, float]] = {}
+    races = 0
+    while time.perf_counter() - t0 < seconds:
+        for pg in pages:
+            train = pg.get_by_role("button", name="▶ Train")
+            try:
+                if train.is_enabled(timeout=1000):
+                    train.click(timeout=5000)
+                    races += 1
+            except Exception:  # noqa: BLE001 - redrawn between two looks: try again next round
+                pass
+        elapsed = time.perf_counter() - t0
+        if "1 min" not in marks and elapsed >= 60:
+            marks["1 min"] = rss_mb(server_pid)
+        time.sleep(2.0)
+    marks["end"] = rss_mb(server_pid)
+    (s1, w1), (s2, w2) = marks["1 min"], marks["end"]
+    print(f"soak {seconds:.0f} s, 4 visitors, {races} races started: server RSS {s1:.0f} -> {s2:.0f} MB "
+          f"({s2 / s1 - 1:+.1%}), workers together {w1:.0f} -> {w2:.0f} MB ({w2 / w1 - 1:+.1%}); target < +20 %")  # fmt: skip
+
+
 def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--soak", type=float, default=0.0, help="only the memory soak, this many seconds (≥ 120)")
     args = ap.parse_args(argv)
     epochs, hidden = (15, 16) if args.quick else (80, 32)
     query = f"epochs={epochs}&hidden_size={hidden}"
@@ -116,6 +163,10 @@ def main(argv=None) -> int:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            if args.soak:
+                soak(browser, url, server.pid, max(120.0, args.soak))
+                browser.close()
+                return 0
             page = open_race(browser, url, query)
             page.get_by_role("button", name="▶ Train").click()
             t0 = time.perf_counter()
