@@ -173,6 +173,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
             st.session_state.pop("train_error", None)
             st.session_state["qp_notices"] = []
             st.session_state["iv_from_link"] = 0
+            R.wait_for(st.session_state["race"], R.has_a_curve, timeout=R.FIRST_CURVE_WAIT)
             st.rerun()  # draw the buttons again: Train disabled while this race runs, Stop enabled
     if running and waiting:
         st.caption(

@@ -45,6 +45,8 @@ __all__ = [
     "check_config",
     "configured_lr",
     "contestants",
+    "FIRST_CURVE_WAIT",
+    "has_a_curve",
     "heartbeat",
     "initial_state",
     "is_training",
@@ -447,6 +449,16 @@ def wait_for(handle: RaceHandle, done, timeout: float = 3.0) -> None:
         if done(snap) or not handle.live.running:
             return
         handle.live.join(0.01)
+
+
+FIRST_CURVE_WAIT = 0.8  # seconds the Train click waits for the first epoch, so its redraw already shows curves
+
+
+def has_a_curve(snap: Snapshot) -> bool:
+    """The race has a first epoch to draw, or will not have one soon (waiting in line, paused, ended): the page
+    redraws after Train as soon as this holds (the next timed redraw came 0.6-0.7 s later: the first curve
+    appeared 1.2 s after the click instead of under a second)."""
+    return snap.status != "running" or snap.epoch >= 1
 
 
 def paused_after(version: int):
