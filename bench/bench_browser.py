@@ -147,7 +147,8 @@ def soak(browser, url: str, server_pid: int, seconds: float) -> None:
     marks["end"] = rss_mb(server_pid)
     (s1, w1), (s2, w2) = marks["1 min"], marks["end"]
     print(f"soak {seconds:.0f} s, 4 visitors, {races} races started: server RSS {s1:.0f} -> {s2:.0f} MB "
-          f"({s2 / s1 - 1:+.1%}), workers together {w1:.0f} -> {w2:.0f} MB ({w2 / w1 - 1:+.1%}); target < +20 %")  # fmt: skip
+          f"({s2 / s1 - 1:+.1%}), workers together {w1:.0f} -> {w2:.0f} MB ({w2 / w1 - 1:+.1%}); "
+          "target < +20 %")  # fmt: skip
 
 
 def main(argv=None) -> int:
