@@ -24,9 +24,8 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import replace
 
-from gru_core.runner.job import TERMINAL, HostedRace, RaceJob, RemoteControls
+from gru_core.runner.job import HostedRace, RaceJob, RemoteControls
 from gru_core.runner.sweep import HostedSweep, SweepJob
 from gru_core.train.live import Snapshot
 
@@ -143,38 +142,7 @@ class DaskRaceHandle(RemoteControls):
                     pass
             self._backend._changed()
 
-    def _fail(self, message: str) -> None:
-        with self._lock:
-            if self._ended.is_set():
-                return
-            s = self._snap
-            self._snap = replace(s, status="error", error=message, version=s.version + 1,
-                                 elapsed=time.perf_counter() - self._t0)  # fmt: skip
-            self._recv = time.perf_counter()
-            self._ended.set()
-
-    # ---- LiveRace's API ------------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Started when launched (kept for LiveRace's API)."""
-
-    def snapshot(self) -> Snapshot:
-        with self._lock:
-            snap, recv = self._snap, self._recv
-        if snap.status not in TERMINAL:
-            return replace(snap, elapsed=snap.elapsed + (time.perf_counter() - recv))
-        return replace(snap)
-
-    @property
-    def ended(self) -> bool:
-        return self._ended.is_set()
-
-    @property
-    def running(self) -> bool:
-        return not self._ended.is_set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        return self._ended.wait(timeout)
+    # ---- LiveRace's API (snapshot, ended, running, join, the controls: RemoteControls) ----------------------
 
     def _call(self, method: str, *args, timeout: float = CALL_TIMEOUT):
         if not self._ready.wait(START_TIMEOUT):

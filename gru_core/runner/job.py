@@ -8,7 +8,8 @@ the same numbers, bit for bit, wherever it runs.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from gru_core.config import RunConfig
@@ -161,11 +162,56 @@ class HostedRace:
 
 
 class RemoteControls:
-    """LiveRace's classroom controls for a handle whose race trains elsewhere (a worker process, a Dask actor):
-    each is one message, ``self._call(method, *args)``, which the subclass delivers."""
+    """What a handle whose race trains elsewhere (a worker process, a Dask actor) shares: the last snapshot
+    received (``_snap`` at ``_recv``; :meth:`snapshot` extrapolates its elapsed time while it runs), the end
+    (``_ended``; :meth:`_fail` ends it with status "error") and LiveRace's classroom controls, each one message,
+    ``self._call(method, *args)``, which the subclass delivers.  The subclass sets ``_lock``, ``_snap``,
+    ``_recv``, ``_t0`` and ``_ended``."""
+
+    _terminal = TERMINAL
 
     def _call(self, method: str, *args):  # pragma: no cover - every subclass defines it
         raise NotImplementedError
+
+    def _error_fields(self, message: str) -> dict:
+        """The snapshot's fields once the job failed with ``message``."""
+        return {"status": "error", "error": message}
+
+    def _lost(self) -> None:
+        """Drop what refers to the job's worker (called under the lock when the job fails)."""
+
+    def _fail(self, message: str) -> None:
+        """End the job with status "error" and ``message`` (its worker or its cluster is gone)."""
+        with self._lock:
+            if self._ended.is_set():
+                return
+            s = self._snap
+            self._snap = replace(s, **self._error_fields(message), version=s.version + 1,
+                                 elapsed=time.perf_counter() - self._t0)  # fmt: skip
+            self._recv = time.perf_counter()
+            self._lost()
+            self._ended.set()
+
+    def snapshot(self):
+        with self._lock:
+            snap, recv = self._snap, self._recv
+        if snap.status not in self._terminal:
+            return replace(snap, elapsed=snap.elapsed + (time.perf_counter() - recv))
+        return replace(snap)
+
+    def start(self) -> None:
+        """Started when launched (kept for LiveRace's API)."""
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    @property
+    def running(self) -> bool:
+        return not self._ended.is_set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        return self._ended.wait(timeout)
 
     def pause(self) -> None:
         self._call("pause")

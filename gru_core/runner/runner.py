@@ -3,7 +3,8 @@
 ``get_runner()`` gives the process's runner, configured by the environment: ``GRU_LAB_BACKEND`` = ``process``
 (default; :mod:`gru_core.runner.process`), ``thread`` (:mod:`gru_core.runner.thread`) or ``dask``
 (:mod:`gru_core.runner.dask_actor`, with ``GRU_LAB_SCHEDULER`` = the scheduler's address); ``GRU_LAB_WORKERS``
-= races training at once (default: one per core; on Dask, the cluster's worker threads).
+= races training at once (default: two per core, see :data:`~gru_core.runner.process.RACES_PER_CORE`; on
+Dask, the cluster's worker threads).
 
 :meth:`Runner.submit` returns a :class:`JobHandle` at once, with LiveRace's API.  While every slot is busy the
 job waits in a first-come queue: its snapshot has ``status="queued"``, its place in line (``queue_position``,
@@ -26,12 +27,11 @@ import atexit
 import math
 import os
 import threading
-import time
 from collections import deque
 from dataclasses import replace
 
 from gru_core.runner.job import CONTROLS, TERMINAL, RaceJob
-from gru_core.runner.sweep import SWEEP_TERMINAL, SweepHandle, SweepJob, sweep_seconds_left
+from gru_core.runner.sweep import SWEEP_TERMINAL, QueuedHandle, SweepHandle, SweepJob, sweep_seconds_left
 from gru_core.train.live import Snapshot
 
 __all__ = ["BACKENDS", "SERVER_OPTIONS", "JobHandle", "Runner", "apply_server_args", "get_runner", "make_backend"]
@@ -79,38 +79,18 @@ def make_backend(backend: str, workers: int | None = None, scheduler=None, on_ch
     raise ValueError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
 
 
-class JobHandle:
+class JobHandle(QueuedHandle):
     """One submitted race: queued, then handled by a backend.  LiveRace's API plus ``cancel``, ``models``,
     ``labels``, ``gate_input`` (None until it starts), ``pid`` (the worker process, process backend) and
     ``backend``.  ``running`` is true until the race has ended (also while queued)."""
 
     kind = "race"
 
-    def __init__(self, runner: Runner, job: RaceJob):
-        self._runner = runner
-        self.job = job
-        self.backend = runner.backend_name
-        self.labels = job.labels
-        self._inner = None
-        self._state = "queued"  # queued | launched | cancelled | error
-        self._error: str | None = None
-        self._ended = threading.Event()
-        self._submitted = time.perf_counter()
-        self._qversion = 0
-
-    # ---- state ----------------------------------------------------------------------------------------------
-
-    @property
-    def queued(self) -> bool:
-        return self._state == "queued"
+    # ---- state (queued, pid, running, join, cancel: QueuedHandle) -------------------------------------------
 
     @property
     def gate_input(self):
         return getattr(self._inner, "gate_input", None)
-
-    @property
-    def pid(self) -> int | None:
-        return getattr(self._inner, "pid", None)
 
     def snapshot(self) -> Snapshot:
         inner = self._inner
@@ -120,25 +100,10 @@ class JobHandle:
         total = self.job.epochs
         base = Snapshot(status="queued", version=self._qversion, epoch=0, total_epochs=total, step=0, elapsed=0.0,
                         history={name: [] for name in self.labels}, backend=self.backend)  # fmt: skip
-        if self._state == "cancelled":
-            return replace(base, status="cancelled")
-        if self._state == "error":
-            return replace(base, status="error", error=self._error)
-        position, wait = self._runner._queue_info(self)
-        return replace(base, queue_position=position, queue_wait=wait)
-
-    @property
-    def running(self) -> bool:
-        return not self._ended.is_set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait until the race has ended (or was cancelled); True if it has."""
-        return self._ended.wait(timeout)
+        return self._queued_snapshot(base, cancelled={"status": "cancelled"},
+                                     error={"status": "error", "error": self._error})  # fmt: skip
 
     # ---- commands -------------------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        """Submitted races start by themselves (kept for LiveRace's API)."""
 
     def _command(self, method: str, *args) -> None:
         with self._runner._lock:
@@ -180,10 +145,6 @@ class JobHandle:
                 self.job.speed = steps_per_s
                 return
         self._command("set_speed", steps_per_s)
-
-    def cancel(self) -> bool:
-        """Remove a queued race from the queue (status "cancelled"); True if it was queued."""
-        return self._runner._cancel(self)
 
     def stop(self) -> None:
         """End the race after the current mini-batch (everything trained so far is kept); a queued race is

@@ -297,14 +297,15 @@ def host_job(job, backend: str = "thread", scheduler: Any = None):
     return HostedRace(job, backend=backend)
 
 
-class SweepHandle:
-    """One submitted sweep: queued, then hosted by a backend.  ``snapshot`` (a :class:`SweepSnapshot`), ``stop``,
-    ``cancel``, ``join``, ``running`` (true until it has ended, also while queued), ``sweep_id``, ``pid`` (the
-    worker process, process backend), ``backend``, ``kind`` ("sweep")."""
+class QueuedHandle:
+    """What a submitted job's handle shares, race or sweep: its place in the runner's queue (``_state``: queued |
+    launched | cancelled | error), the backend's handle once launched (``_inner``), the end (``join``,
+    ``running``: true until it has ended, also while queued), ``cancel`` and ``pid``.  ``_qversion`` counts
+    changes while queued (added to the snapshot's version, so a page sees its place move)."""
 
-    kind = "sweep"
+    kind = "job"
 
-    def __init__(self, runner, job: SweepJob):
+    def __init__(self, runner, job):
         self._runner = runner
         self.job = job
         self.backend = runner.backend_name
@@ -322,7 +323,40 @@ class SweepHandle:
 
     @property
     def pid(self) -> int | None:
+        """The worker process hosting the job (process backend), else None."""
         return getattr(self._inner, "pid", None)
+
+    @property
+    def running(self) -> bool:
+        return not self._ended.is_set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the job has ended (or was cancelled); True if it has."""
+        return self._ended.wait(timeout)
+
+    def start(self) -> None:
+        """Submitted jobs start by themselves (kept for the handles' common API)."""
+
+    def cancel(self) -> bool:
+        """Remove a queued job from the queue (status "cancelled"); True if it was queued."""
+        return self._runner._cancel(self)
+
+    def _queued_snapshot(self, base, cancelled: dict, error: dict):
+        """The snapshot of a job not launched: ``base`` with its place and wait, or ``cancelled``/``error``."""
+        if self._state == "cancelled":
+            return replace(base, **cancelled)
+        if self._state == "error":
+            return replace(base, **error)
+        position, wait = self._runner._queue_info(self)
+        return replace(base, queue_position=position, queue_wait=wait)
+
+
+class SweepHandle(QueuedHandle):
+    """One submitted sweep: queued, then hosted by a backend.  ``snapshot`` (a :class:`SweepSnapshot`), ``stop``,
+    ``cancel``, ``join``, ``running`` (true until it has ended, also while queued), ``sweep_id``, ``pid`` (the
+    worker process, process backend), ``backend``, ``kind`` ("sweep")."""
+
+    kind = "sweep"
 
     @property
     def sweep_id(self) -> int | None:
@@ -335,27 +369,9 @@ class SweepHandle:
             return replace(snap, version=snap.version + self._qversion, backend=self.backend)
         base = SweepSnapshot(status="queued", version=self._qversion, sweep_id=self.job.sweep_id,
                              backend=self.backend)  # fmt: skip
-        if self._state == "cancelled":
-            return replace(base, status="cancelled", message="Cancelled while it waited in line: no cell ran.")
-        if self._state == "error":
-            return replace(base, status="error", error=self._error, message=self._error or "")
-        position, wait = self._runner._queue_info(self)
-        return replace(base, queue_position=position, queue_wait=wait)
-
-    @property
-    def running(self) -> bool:
-        return not self._ended.is_set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait until the sweep has ended (or was cancelled); True if it has."""
-        return self._ended.wait(timeout)
-
-    def start(self) -> None:
-        """Submitted sweeps start by themselves (kept for the handles' common API)."""
-
-    def cancel(self) -> bool:
-        """Remove a queued sweep from the queue (status "cancelled"); True if it was queued."""
-        return self._runner._cancel(self)
+        return self._queued_snapshot(
+            base, cancelled={"status": "cancelled", "message": "Cancelled while it waited in line: no cell ran."},
+            error={"status": "error", "error": self._error, "message": self._error or ""})  # fmt: skip
 
     def stop(self) -> None:
         """End the sweep (cells in flight in a process pool are ended; see the module docstring); a queued sweep
