@@ -222,6 +222,9 @@ def test_stop_button_on_the_page(store_env):
     at.button(key="sw.btn.run").click().run()
     job = at.session_state["sw.job"]
     assert job.running and not at.button(key="sw.btn.stop").disabled
+    end = time.monotonic() + TIMEOUT  # Stop while the sweep trains (a Stop before its first cell stores nothing)
+    while job.snapshot().status != "running" and time.monotonic() < end:
+        time.sleep(0.05)
     at.button(key="sw.btn.stop").click().run()
     no_exception(at)
     assert job.join(TIMEOUT)
