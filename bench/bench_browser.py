@@ -143,12 +143,14 @@ def soak(browser, url: str, server_pid: int, seconds: float) -> None:
         elapsed = time.perf_counter() - t0
         if "1 min" not in marks and elapsed >= 60:
             marks["1 min"] = rss_mb(server_pid)
+        if "half" not in marks and elapsed >= seconds / 2:
+            marks["half"] = rss_mb(server_pid)
         time.sleep(2.0)
     marks["end"] = rss_mb(server_pid)
-    (s1, w1), (s2, w2) = marks["1 min"], marks["end"]
-    print(f"soak {seconds:.0f} s, 4 visitors, {races} races started: server RSS {s1:.0f} -> {s2:.0f} MB "
-          f"({s2 / s1 - 1:+.1%}), workers together {w1:.0f} -> {w2:.0f} MB ({w2 / w1 - 1:+.1%}); "
-          "target < +20 %")  # fmt: skip
+    (s1, w1), (sh, wh), (s2, w2) = marks["1 min"], marks["half"], marks["end"]
+    print(f"soak {seconds:.0f} s, 4 visitors, {races} races started: server RSS {s1:.0f} / {sh:.0f} / {s2:.0f} MB "
+          f"at 1 min / half-time / end ({s2 / s1 - 1:+.1%}), workers together {w1:.0f} / {wh:.0f} / {w2:.0f} MB "
+          f"({w2 / w1 - 1:+.1%}); target < +20 %")  # fmt: skip
 
 
 def main(argv=None) -> int:

@@ -68,6 +68,10 @@ class _Host:
         try:
             with self.lock:
                 hosted = self.hosted if job_id == self.job_id else None
+                over = job_id == self.job_id and self.final_sent  # ended: its "ended" message is on its way
+            if hosted is None and over and method != "models":
+                self.send(("reply", req, True, None))  # a control that arrives as the job ends does nothing
+                return
             if hosted is None:
                 raise RuntimeError("this job is no longer hosted by the worker")
             value = getattr(hosted, method)(*args)
@@ -97,12 +101,29 @@ class _Host:
                 with self.lock:
                     if self.hosted is hosted:
                         self.final_sent = True
+                        self.hosted = None  # the parent keeps the final snapshot and the models from here on
                 self.send(("ended", job_id, snap, models))
+                del hosted, snap, models
+                _release_memory()
                 continue
             key = (job_id, snap.version, snap.status)
             if key != seen:
                 seen = key
                 self.send(("snap", job_id, snap))
+
+
+def _release_memory() -> None:
+    """After a job: collect its cycles and give freed heap pages back to the system (glibc's malloc_trim), so a
+    worker that trains race after race for a whole class does not keep the high-water mark of each."""
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the memory is reused by the next job instead
+        pass
 
 
 def _exit_with_parent(ppid: int) -> None:
