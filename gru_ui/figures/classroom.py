@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 
 from gru_core.classroom.inspector import SATURATION, saturation, saturation_order  # noqa: F401 (re-exported)
 from gru_ui.figures.race import gate_coloraxes
-from gru_ui.figures.style import TRUTH_COLOR, base_layout, colors_for, thin_indices
+from gru_ui.figures.style import TRUTH_COLOR, base_layout, colors_for, input_window_trace, thin_indices
 
 __all__ = [
     "GATE_COLORS",
@@ -417,20 +417,7 @@ def inspector_heatmaps(
     row_h = (top - 0.03 - 3 * gap) / 4
     traces: list[Any] = []
     axes: dict[str, Any] = {}
-    win = _arr(input_window) if input_window is not None else np.full(T, np.nan)
-    traces.append(
-        go.Scatter(
-            x=steps[: len(win)],
-            y=win,
-            mode="lines+markers",
-            name="input window",
-            yaxis="y",
-            line={"color": color or TRUTH_COLOR, "width": 2.5},
-            marker={"size": 6},
-            showlegend=False,
-            hovertemplate="step %{x}: input %{y:.3f}<extra></extra>",
-        )
-    )
+    traces.append(input_window_trace(input_window, T, color, width=2.5, marker=6))
     axes["yaxis"] = {"domain": [top + 0.025, 1.0], "title": {"text": "input<br>(scaled)", "font": {"size": 14}}}
     labels = [str(int(u) + 1) for u in shown]
     for i, (key, text, caxis) in enumerate(INSPECTOR_ROWS):

@@ -32,6 +32,7 @@ from gru_ui.figures.style import (  # noqa: F401
     colors_for,
     ema,
     empty_note,
+    input_window_trace,
     thin_indices,
     value_axis_title,
 )  # fmt: skip
@@ -479,21 +480,7 @@ def gate_heatmaps(
     row_h = (top - 0.04 - 3 * gap) / 4
     traces: list[Any] = []
     layout_axes: dict[str, Any] = {}
-    win = _floats(input_window) if input_window is not None else np.full(T, np.nan)
-    traces.append(
-        go.Scatter(
-            x=steps[: len(win)],
-            y=win,
-            mode="lines+markers",
-            name="input window",
-            xaxis="x",
-            yaxis="y",
-            line={"color": color or TRUTH_COLOR, "width": 2},
-            marker={"size": 5},
-            hovertemplate="step %{x}: input %{y:.3f}<extra></extra>",
-            showlegend=False,
-        )
-    )
+    traces.append(input_window_trace(input_window, T, color))
     layout_axes["yaxis"] = {
         "domain": [top + 0.02, 1.0],
         "title": {"text": "input<br>(scaled)", "font": {"size": 13}},

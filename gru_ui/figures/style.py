@@ -19,7 +19,7 @@ import numpy as np
 __all__ = [
     "AXIS_STYLE", "BASELINE_STYLES", "EXTRA_COLORS", "FONT", "MAX_POINTS", "OPTIMIZER_COLORS", "SPLIT_FILLS",
     "TITLE_FONT", "TRUTH_COLOR", "assign_colors", "base_layout", "base_optimizer", "chart_config", "color_for",
-    "colors_for", "ema", "empty_note", "thin_indices", "value_axis_title",
+    "colors_for", "ema", "empty_note", "input_window_trace", "thin_indices", "value_axis_title",
 ]  # fmt: skip
 
 
@@ -253,3 +253,16 @@ def _is_dates(x: Any) -> bool:
 # ----------------------------------------------------------------------------------------------------------
 
 
+
+
+def input_window_trace(input_window: Any, n_steps: int, color: str | None = None, width: float = 2.0,
+                       marker: float = 5.0) -> Any:
+    """The input window drawn above gate heatmaps (time step 1..T against the scaled input; NaN when unknown),
+    on the axes ``x``/``y``: the race page's live gates and the gate inspector share it."""
+    import plotly.graph_objects as go
+
+    win = _floats(input_window) if input_window is not None else np.full(n_steps, np.nan)
+    steps = np.arange(1, n_steps + 1)
+    return go.Scatter(x=steps[: len(win)], y=win, mode="lines+markers", name="input window", xaxis="x", yaxis="y",
+                      line={"color": color or TRUTH_COLOR, "width": width}, marker={"size": marker},
+                      hovertemplate="step %{x}: input %{y:.3f}<extra></extra>", showlegend=False)  # fmt: skip
