@@ -1,6 +1,8 @@
 """What every page shares: the app frame, the display toggles, charts, captions, the URL and the run store.
 
 * :func:`app_frame`: first line of every page (the page runs inside ``app.py``'s navigation).
+* :func:`keep`, :func:`init_settings`, :func:`keep_settings`: every page's settings outlive the page (Streamlit
+  forgets the state of the widgets a run does not draw).
 * :func:`display_toggles`, :func:`explain`, :func:`presenting`, :func:`chart`: the two sidebar switches
   every page has ("Show explanations", "Presentation mode") and the way every chart is drawn.
 * :func:`query_dict`, :func:`set_query`, :func:`show_query_notices`: a page's settings in its URL.
@@ -30,6 +32,47 @@ EXPLAIN_KEY = "show_explanations"  # session key: captions under the charts show
 PRESENT_KEY = PRESENTATION_KEY  # session key: presentation mode (bool)
 FRAME_KEY = "_app_frame_seen"  # session key: app_frame() has run in this session (bool)
 NOTICES_KEY = "qp_notices"  # session key: what the link carried that was ignored (list of str)
+KEPT_KEYS = "_kept.keys"  # session key: the widget keys that hold a page's settings (set of str)
+KEPT_VALUES = "_kept.values"  # session key: their last values (dict), restored when Streamlit dropped them
+
+
+# ----------------------------------------------------------------------------------------------------------
+# settings that outlive their page
+# ----------------------------------------------------------------------------------------------------------
+
+
+def keep(keys) -> None:
+    """Register widget keys as settings that outlive their page (see :func:`keep_settings`).  Only keys of
+    widgets whose value may be set (no buttons, file boxes or table selections)."""
+    st.session_state.setdefault(KEPT_KEYS, set()).update(keys)
+
+
+def init_settings(defaults: Mapping[str, Any]) -> None:
+    """A page's settings: kept across pages (:func:`keep`); a missing one gets its last kept value, else its
+    default."""
+    ss = st.session_state
+    keep(defaults)
+    kept = ss.get(KEPT_VALUES, {})
+    for key, value in defaults.items():
+        if key not in ss:
+            ss[key] = kept.get(key, value)
+
+
+def keep_settings() -> None:
+    """Called by :func:`app_frame` (the first line of every page) before the page draws: remember every kept
+    setting's value, and put back those Streamlit dropped.
+
+    Streamlit deletes a widget's state at the end of a run that did not draw it, so after a visit to another
+    page the race page read "SGD vs SGD #2" with every sidebar widget at its lowest value (and rewrote the
+    address bar to match).  A value put back here is the session's own until its widget is drawn again.
+    """
+    ss = st.session_state
+    kept = ss.setdefault(KEPT_VALUES, {})
+    for key in ss.get(KEPT_KEYS, ()):
+        if key in ss:
+            kept[key] = ss[key]
+        elif key in kept:
+            ss[key] = kept[key]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -38,8 +81,9 @@ NOTICES_KEY = "qp_notices"  # session key: what the link carried that was ignore
 
 
 def app_frame() -> None:
-    """Call first on every page: make sure the page runs inside ``app.py``'s frame (its navigation, page
-    config and session set-up), also when a fresh server's very first visitor opens a page's own URL.
+    """Call first on every page: the settings kept across pages are put back (:func:`keep_settings`), and the
+    page runs inside ``app.py``'s frame (its navigation, page config and session set-up), also when a fresh
+    server's very first visitor opens a page's own URL.
 
     Streamlit (1.67) starts every server in its old "pages/ folder" mode, which runs ``pages/<name>.py`` on
     its own for the URL ``/<name>`` and lists the folder in the sidebar; only a run of ``app.py`` (its
@@ -49,6 +93,7 @@ def app_frame() -> None:
     Under ``AppTest.from_file("pages/…")`` the mode is never on, so nothing happens; ``AppTest`` of
     ``app.py`` turns it on again before every run, hence the rerun on a session's first run only.
     """
+    keep_settings()  # every page's settings outlive the page: put back what Streamlit dropped on a page change
     try:  # Streamlit's internals: a version without this class has no such mode to switch off
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:

@@ -15,7 +15,16 @@ import pandas as pd
 import streamlit as st
 
 from gru_ui.figures import sweep as FS
-from gru_ui.shell import STORE_KEY, app_frame, chart, default_path, display_toggles, open_store, store_picker
+from gru_ui.shell import (
+    STORE_KEY,
+    app_frame,
+    chart,
+    default_path,
+    display_toggles,
+    init_settings,
+    open_store,
+    store_picker,
+)
 from gru_ui.sweep import history as H
 from gru_ui.sweep import widgets as W
 from gru_ui.sweep.data import dataset_label
@@ -30,8 +39,8 @@ def init_state() -> None:
     ss.setdefault("hist.table_v", 0)  # a new table key clears its row selection (after a delete)
     ss.setdefault(W.HISTORY_CONFIRM, None)  # run ids waiting for the delete confirmation
     ss.setdefault("hist.message", None)
-    for key, value in (("diverged", "all"), ("fmt", "csv"), ("log", True), ("all", False)):
-        ss.setdefault(K + key, value)
+    init_settings({K + key: value for key, value in (("diverged", "all"), ("fmt", "csv"), ("log", True),
+                                                     ("all", False))})  # fmt: skip
 
 
 def sweeps_section(sweeps: pd.DataFrame) -> None:

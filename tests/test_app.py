@@ -1190,3 +1190,37 @@ def test_the_watchdog_cancels_an_orphaned_queued_race_and_frees_its_place(monkey
     assert R.active_races() == 0
     follow = R.start_race(prepared, S.PAGE_DEFAULT.replace(epochs=1, hidden_size=4), "c", series, {})
     assert follow.live.join(60) and follow.live.snapshot().status == "finished"  # the worker is free again
+
+
+# ---- settings that outlive the page (issue 14) -------------------------------------------------------------
+
+
+OTHER_PAGES = ("pages/gru_explained.py", "pages/gate_inspector.py", "pages/vanishing.py", "pages/optimizer_lab.py",
+               "pages/sweep.py", "pages/history.py")  # fmt: skip
+
+
+def race_settings(at: AppTest) -> dict:
+    """Every race setting the session holds (the widgets' keys) and the run they describe."""
+    cfg = S.config_from_state(at.session_state)
+    keys = [*S.widget_state(cfg)]
+    return {"cfg": to_query(cfg), **{k: at.session_state[k] for k in keys if k in at.session_state}}
+
+
+def test_the_race_settings_survive_a_visit_to_every_other_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRU_LAB_STORE", str(tmp_path / "runs.sqlite"))
+    at = make_app(opt=["sgd:lr=0.05,momentum=0.9", "adam:keras:lr=0.003"], hidden_size="12", epochs="7",
+                  lookback="9", batch_size="16", source="noisy_sine")  # fmt: skip
+    no_exception(at)
+    at.slider(key=S.wkey("hidden_size")).set_value(10).run()
+    before, url = race_settings(at), dict(at.query_params)
+    assert before["cfg"]["hidden_size"] == "10" and at.session_state[S.wkey("epochs")] == 7
+    for page in OTHER_PAGES:
+        at.switch_page(page).run()
+        no_exception(at)
+        at.run()  # a second run on the other page: Streamlit has dropped the race page's widgets by now
+        no_exception(at)
+        at.switch_page("pages/race.py").run()
+        no_exception(at)
+        assert race_settings(at) == before, page
+        assert dict(at.query_params) == url, page
+        assert "SGD vs Adam" in at.title[0].value, (page, at.title[0].value)

@@ -15,6 +15,7 @@ import streamlit as st
 
 from gru_core.classroom.cell import cell_weights
 from gru_core.config import SETTINGS
+from gru_ui.shell import init_settings
 
 HIDDEN_CHOICES = (2, 3, 4)
 H_PREV_DEFAULTS = (0.8, -0.6, 0.3, -0.9)
@@ -56,14 +57,8 @@ def cell_table(h_prev, values: dict[str, np.ndarray]) -> pd.DataFrame:
 
 def init_state() -> None:
     """The cell's defaults in the session (idempotent)."""
-    ss = st.session_state
-    ss.setdefault("cell.variant", "pytorch")
-    ss.setdefault("cell.hidden", 3)
-    for key, spec in SLIDERS.items():
-        ss.setdefault(key, spec[4])
-    for j, v in enumerate(H_PREV_DEFAULTS):
-        ss.setdefault(f"cell.h.{j}", v)
-    ss.setdefault("cell.unit", 0)
+    init_settings({"cell.variant": "pytorch", "cell.hidden": 3, **{key: spec[4] for key, spec in SLIDERS.items()},
+                   **{f"cell.h.{j}": v for j, v in enumerate(H_PREV_DEFAULTS)}, "cell.unit": 0})
 
 
 def set_values(**values: float) -> None:

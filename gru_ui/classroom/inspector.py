@@ -37,6 +37,7 @@ from gru_core.model.files import Checkpoint, CheckpointError, load_model
 from gru_core.model.gru import GRURegressor
 from gru_ui.figures.style import TRUTH_COLOR, assign_colors
 from gru_ui.race import settings as race_settings  # the race page's series and limits
+from gru_ui.shell import init_settings
 
 RACE_KEY = "race"  # session key of the race page's handle
 FINISHED = ("finished", "stopped")  # race states whose models may be inspected
@@ -50,15 +51,8 @@ Models = tuple[list[InspectedModel], dict[str, str]]  # models to show, and each
 
 
 def init_state() -> None:
-    ss = st.session_state
-    ss.setdefault("insp.source", "race")
-    ss.setdefault("insp.data", "noisy_sine")
-    ss.setdefault("insp.split", "val")
-    ss.setdefault("insp.window", 1)
-    ss.setdefault("insp.layer", 0)
-    ss.setdefault("insp.relative", False)
-    for slot in SLOTS:
-        ss.setdefault(f"insp.lines.{slot}", "spread")
+    init_settings({"insp.source": "race", "insp.data": "noisy_sine", "insp.split": "val", "insp.window": 1,
+                   "insp.layer": 0, "insp.relative": False, **{f"insp.lines.{slot}": "spread" for slot in SLOTS}})
 
 
 def series_choices() -> dict[str, str]:

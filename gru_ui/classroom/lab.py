@@ -19,6 +19,7 @@ from gru_core.fmt import num
 from gru_core.optim import OPTIMIZERS
 from gru_ui.figures import classroom as FC
 from gru_ui.figures.style import assign_colors, color_for
+from gru_ui.shell import init_settings
 
 # Learning rates that make each optimizer move visibly in a few hundred steps on each landscape (the
 # registry's defaults are tuned for the GRU and barely move here).  Any value can be chosen on the page.
@@ -81,19 +82,13 @@ def lr_options(current: float) -> list[float]:
 
 def init_state() -> None:
     """The lab's defaults in the session (idempotent)."""
-    ss = st.session_state
-    ss.setdefault("lab.landscape", "rosenbrock")
-    ss.setdefault("lab.optimizers", list(DEFAULT_OPTIMIZERS))
-    ss.setdefault("lab.steps", 300)
-    ss.setdefault("lab.keras", False)
-    ss.setdefault("lab.both", False)
-    ss.setdefault("lab.condition", 50.0)
-    ss.setdefault("lab.angle", 0.0)
+    init_settings({"lab.landscape": "rosenbrock", "lab.optimizers": list(DEFAULT_OPTIMIZERS), "lab.steps": 300,
+                   "lab.keras": False, "lab.both": False, "lab.condition": 50.0, "lab.angle": 0.0})
 
 
 def _hyper_widget(key: str, flavor: str, hp, default) -> None:
     k = hp_key(key, flavor, hp.name)
-    st.session_state.setdefault(k, default)
+    init_settings({k: default})
     if hp.kind == "bool":
         st.checkbox(hp.name, key=k, help=hp.help)
     elif hp.kind == "int":

@@ -14,6 +14,7 @@ import streamlit as st
 
 from gru_core.classroom import gradflow
 from gru_core.fmt import num
+from gru_ui.shell import init_settings
 
 # The page's limits: the slowest allowed run (T = 200, 600 steps, 32 units) takes about half a minute on one core.
 LIMITS = {"T": (50, 200), "hidden": (4, 8, 16, 32), "steps": (50, 600), "seed": (0, 99)}
@@ -38,9 +39,7 @@ def run_race(T: int, hidden: int, steps: int, seed: int, lr: float) -> dict:
 
 def init_state() -> None:
     ss = st.session_state
-    for k, v in DEFAULTS.items():
-        ss.setdefault(f"van.{k}", v)
-    ss.setdefault("van.relative", True)
+    init_settings({**{f"van.{k}": v for k, v in DEFAULTS.items()}, "van.relative": True})
     ss.setdefault("van.result", None)  # (params, result) of this session's last run
     ss.setdefault("van.error", None)
 

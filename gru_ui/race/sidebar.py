@@ -20,7 +20,7 @@ from gru_core.config import MAX_CONTESTANTS, SETTINGS, Contestant, RunConfig, co
 from gru_core.data.datasets import describe_dataset
 from gru_core.optim import OPTIMIZERS
 from gru_ui import figures as F
-from gru_ui.shell import csv_uploader, display_toggles, query_dict, set_query
+from gru_ui.shell import csv_uploader, display_toggles, keep, query_dict, set_query
 
 from . import settings as S
 from .session import race_limit_text
@@ -334,4 +334,8 @@ def sidebar_config() -> tuple[RunConfig, DataChoice]:
             _training_widgets()
         st.divider()
         st.caption(limits_text())
-    return S.config_from_state(st.session_state), choice
+    cfg = S.config_from_state(st.session_state)
+    # every setting widget's value outlives the page (gru_ui.shell.keep_settings): the run's own (contestants
+    # included) and the sidebar's other "cfg." widgets (an upload's columns, units)
+    keep([*S.widget_state(cfg), *(k for k in st.session_state if isinstance(k, str) and k.startswith("cfg."))])
+    return cfg, choice
