@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -248,6 +249,49 @@ def test_pause_and_resume_give_the_same_numbers_as_an_uninterrupted_run(prepared
     assert paused_events == 3
     assert [p["changed"] for p in race.pauses] == [False, False, False]
     assert _numbers(race.result()) == _numbers(reference)
+
+
+def test_step_one_epoch_trains_a_whole_epoch_and_pause_before_halts_at_that_step(prepared):
+    race = small_race(prepared, epochs=6)
+    n = math.ceil(len(prepared.X_train) / 16)  # mini-batches per epoch
+    race.pause_before(n + 3)  # inside epoch 2
+    halts = []
+    for ev in race.run():
+        if ev.kind != "paused":
+            continue
+        halts.append((race.step, race.epoch))
+        if len(halts) == 1:
+            assert race.step == n + 2  # step n + 3 has not trained yet
+            race.step_epoch()  # halted inside an epoch: the rest of it, then one whole epoch
+        elif len(halts) == 2:
+            race.step_epoch()  # at an epoch's start: exactly one epoch
+        else:
+            race.resume()
+    assert halts == [(n + 2, 1), (3 * n, 3), (4 * n, 4)]
+    assert _numbers(race.result()) == _numbers(small_race(prepared, epochs=6).train())  # halting changes nothing
+    late = small_race(prepared, epochs=2)
+    late.step = 5
+    late.pause_before(3)  # already past: ignored
+    assert late._pause_step is None
+    with pytest.raises(ValueError):
+        late.pause_before(0)
+
+
+def test_elapsed_time_leaves_pauses_out(prepared):
+    live = LiveRace(small_race(prepared, epochs=3))
+    live.race.pause_before(2)
+    live.start()
+    end = time.monotonic() + 30
+    while live.snapshot().status != "paused" and time.monotonic() < end:
+        time.sleep(0.01)
+    first = live.snapshot().elapsed
+    time.sleep(0.6)
+    assert live.snapshot().elapsed == pytest.approx(first, abs=0.05)  # halted: the clock stands still
+    live.resume()
+    assert live.join(60)
+    snap = live.snapshot()
+    assert snap.status == "finished" and live.race.paused_seconds >= 0.55
+    assert snap.elapsed < (live._t_end - live._t0) - 0.5
 
 
 def test_learning_rate_change_applies_from_the_next_step_and_replays_exactly(prepared):

@@ -22,7 +22,8 @@ from gru_core.train.live import LiveRace, Snapshot
 __all__ = ["CONTROLS", "HostedRace", "RaceJob", "RemoteControls", "TERMINAL"]
 
 TERMINAL = ("finished", "stopped", "error", "cancelled")  # a race in one of these will not change again
-CONTROLS = ("pause", "resume", "step_epoch", "step_batches", "set_lr", "set_speed", "stop")  # the handle's commands
+# the handle's commands
+CONTROLS = ("pause", "resume", "step_epoch", "step_batches", "pause_before", "set_lr", "set_speed", "stop")
 
 
 @dataclass
@@ -113,6 +114,9 @@ class HostedRace:
     def step_batches(self, k: int = 1) -> None:
         self.live.step_batches(k)
 
+    def pause_before(self, step: int) -> None:
+        self.live.pause_before(step)
+
     def set_lr(self, name: str, value: float) -> None:
         self.live.set_lr(name, value)
 
@@ -195,7 +199,7 @@ class RemoteControls:
     def snapshot(self):
         with self._lock:
             snap, recv = self._snap, self._recv
-        if snap.status not in self._terminal:
+        if snap.status == "running":  # training time goes on between two messages; a pause's does not
             return replace(snap, elapsed=snap.elapsed + (time.perf_counter() - recv))
         return replace(snap)
 
@@ -224,6 +228,9 @@ class RemoteControls:
 
     def step_batches(self, k: int = 1) -> None:
         self._call("step_batches", k)
+
+    def pause_before(self, step: int) -> None:
+        self._call("pause_before", step)
 
     def set_lr(self, name: str, value: float) -> None:
         self._call("set_lr", name, value)

@@ -128,6 +128,12 @@ class JobHandle(QueuedHandle):
             raise ValueError(f"k must be a positive integer, got {k!r}")
         self._command("step_batches", k)
 
+    def pause_before(self, step: int) -> None:
+        """Halt just before mini-batch ``step`` trains (e.g. a scenario's learning-rate jump)."""
+        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+            raise ValueError(f"step must be a positive integer, got {step!r}")
+        self._command("pause_before", step)
+
     def set_lr(self, name: str, value: float) -> None:
         if name not in self.labels:
             raise ValueError(f"unknown contestant {name!r}; known: {self.labels}")

@@ -33,7 +33,7 @@ class Snapshot:
     epoch: int
     total_epochs: int
     step: int
-    elapsed: float  # seconds since start
+    elapsed: float  # seconds of training since start (time halted in pauses left out)
     runs: dict[str, dict] = field(default_factory=dict)  # name -> latest summary (see Race._summary)
     history: dict[str, list[dict]] = field(default_factory=dict)  # name -> per-epoch records
     gates: dict[str, list[dict]] | None = None  # name -> per layer {z, r, n, h}: (T, H) arrays
@@ -96,6 +96,9 @@ class LiveRace:
 
     def step_epoch(self) -> None:
         self.race.step_epoch()
+
+    def pause_before(self, step: int) -> None:
+        self.race.pause_before(step)
 
     def set_lr(self, name: str, value: float) -> None:
         self.race.set_lr(name, value)
@@ -186,7 +189,7 @@ class LiveRace:
                 epoch=ev.epoch if ev else 0,
                 total_epochs=self.race.train_config.epochs,
                 step=ev.step if ev else 0,
-                elapsed=(end - self._t0) if self._t0 is not None else 0.0,
+                elapsed=(end - self._t0 - self.race.halted_seconds()) if self._t0 is not None else 0.0,
                 runs={k: dict(v) for k, v in ev.runs.items()} if ev else {},
                 history={k: list(v) for k, v in self._history.items()},
                 gates=self._gates,

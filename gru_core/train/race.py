@@ -157,7 +157,11 @@ class Race:
         self._cond = threading.Condition()
         self._paused = False
         self._budget: int | None = None  # mini-batches left before pausing again (step mode)
-        self._pause_at_epoch_end = False
+        self._epoch_ends = 0  # epoch ends to reach before pausing again (step_epoch): 0 = none asked
+        self._pause_step: int | None = None  # pause before this step (pause_before)
+        self._pos = 0  # the next mini-batch's index within its epoch (0: at an epoch's start)
+        self.paused_seconds = 0.0  # time spent halted in pauses (elapsed time and steps/s leave it out)
+        self._halted_since: float | None = None  # when the current pause began (None: not halted)
         self._pending: list[tuple[str, str, float]] = []  # changes asked for, applied before the next step
         # called after every mini-batch in the training thread (a listener's speed limit); never touches numbers
         self.after_batch: Callable[[], None] | None = None
@@ -188,7 +192,7 @@ class Race:
         with self._cond:
             self._paused = False
             self._budget = None
-            self._pause_at_epoch_end = False
+            self._epoch_ends = 0
             self._cond.notify_all()
 
     def step_batches(self, k: int = 1) -> None:
@@ -201,12 +205,22 @@ class Race:
             self._cond.notify_all()
 
     def step_epoch(self) -> None:
-        """Train to the end of the current epoch (a whole one if at a boundary), then pause."""
+        """Train one whole epoch, then pause at its end: from an epoch's start exactly one epoch; halted within
+        an epoch, the rest of it and then one whole epoch (a step always ends at an epoch's end, one new point
+        per curve)."""
         with self._cond:
             self._budget = None
-            self._pause_at_epoch_end = True
+            self._epoch_ends = 1 if self._pos == 0 else 2
             self._paused = False
             self._cond.notify_all()
+
+    def pause_before(self, step: int) -> None:
+        """Halt just before mini-batch step ``step`` (1-based) trains, e.g. before a replayed learning-rate change
+        so that a class sees it happen; nothing if that step is already past."""
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+            raise ValueError(f"step must be a positive integer, got {step!r}")
+        with self._cond:
+            self._pause_step = int(step) if int(step) > self.step else None
 
     def set_lr(self, name: str, value: float) -> None:
         """Change a contestant's learning rate from the next step on (recorded in ``interventions``)."""
@@ -254,8 +268,17 @@ class Race:
 
     def _wait_while_paused(self) -> None:
         with self._cond:
+            self._halted_since = time.perf_counter()
             while self._paused and not self._stop:
                 self._cond.wait()
+            self.paused_seconds += time.perf_counter() - self._halted_since
+            self._halted_since = None
+
+    def halted_seconds(self) -> float:
+        """Seconds spent halted in pauses so far, the current pause included."""
+        with self._cond:
+            now = self._halted_since
+            return self.paused_seconds + (time.perf_counter() - now if now is not None else 0.0)
 
     def _after_batch(self) -> None:
         with self._cond:
@@ -351,6 +374,10 @@ class Race:
             acc = {name: [0.0, 0.0, 0] for name in self.runs}  # loss sum, grad-norm sum, steps
             last_update = {name: (0.0, 0.0) for name in self.runs}
             for start in range(0, N, cfg.batch_size):
+                self._pos = start
+                if self._pause_step is not None and self.step + 1 >= self._pause_step:
+                    with self._cond:
+                        self._pause_step, self._paused = None, True
                 if self._paused and not self._stop:
                     self.pauses.append({"step": self.step, "epoch": self.epoch, "changed": False})
                     yield self._event("paused", gates=True)  # let the listener draw the halted state
@@ -433,11 +460,13 @@ class Race:
                             run.stopped_epoch = epoch
                 run.seconds += time.perf_counter() - t0
                 run.history[-1].seconds = run.seconds
+            self._pos = 0
             yield self._event("epoch", gates=True)
-            if self._pause_at_epoch_end:
+            if self._epoch_ends:
                 with self._cond:
-                    self._pause_at_epoch_end = False
-                    self._paused = True
+                    self._epoch_ends -= 1
+                    if self._epoch_ends == 0:
+                        self._paused = True
         for run in self.runs.values():
             if run.active:
                 run.status = "stopped" if self._stop or self.epoch < cfg.epochs else "finished"
