@@ -31,6 +31,7 @@ from gru_ui.race import session as R
 from gru_ui.race import settings as S
 from gru_ui.race.live_plot import preload_live_charts
 from gru_ui.race.sidebar import DataChoice, sidebar_config, sync_url
+from gru_ui.race.steer import job_controls, paused_note, steering
 from gru_ui.shell import app_frame, show_query_notices
 
 IN_FULL_RUN = "_page_full_run"  # True while the whole page script runs (False in a fragment's own rerun)
@@ -112,7 +113,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
         width="stretch",
         key="btn.step_epoch",
         disabled=not paused,
-        help="Train to the end of the current epoch (a whole epoch if at its start), then pause again.",
+        help="Train one whole epoch, then pause again at its end (halted within an epoch: the rest of it first).",
     )
     batches_clicked = c_batches.button(
         "▷ Step mini-batches",
@@ -162,10 +163,13 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
                 handle.live.step_batches(int(k))
             R.wait_for(handle, R.paused_after(version))
             st.rerun()
+    steering()
     if train_clicked and not problems and prepared is not None and not running:
+        speed, ctl, halt = job_controls(cfg)
         try:
             st.session_state["race"] = R.start_race(
-                prepared, cfg, key, choice.series, F.assign_colors(names), initial=initial
+                prepared, cfg, key, choice.series, F.assign_colors(names), initial=initial, speed=speed,
+                controls=ctl, halt=halt,
             )
         except (RuntimeError, ValueError) as exc:
             st.session_state["train_error"] = str(exc)
@@ -180,6 +184,8 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
             "Your race waits in line for a free worker of this server (first come, first served) and starts by "
             "itself. ■ Stop cancels it."
         )
+    elif running and paused and paused_note(handle.halt, snap):
+        st.info(paused_note(handle.halt, snap), icon=":material/pause_circle:")
     elif running and paused:
         st.caption(
             "Paused. Change a learning rate below (it applies from the next mini-batch), step through one "

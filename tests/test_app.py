@@ -1224,3 +1224,51 @@ def test_the_race_settings_survive_a_visit_to_every_other_page(tmp_path, monkeyp
         assert race_settings(at) == before, page
         assert dict(at.query_params) == url, page
         assert "SGD vs Adam" in at.title[0].value, (page, at.title[0].value)
+
+
+# ---- a race a class can steer (issue 14) ---------------------------------------------------------------------
+
+
+def test_start_paused_and_speed_reach_the_race_and_change_no_number():
+    from gru_ui.race import steer
+
+    at = make_app(epochs="3", hidden_size="4", source="sine")
+    reference = train_and_wait(at)
+    at.checkbox(key=steer.START_PAUSED_KEY).check().run()
+    at.select_slider(key=steer.SPEED_KEY).set_value(200).run()
+    at.button(key="btn.train").click().run()
+    no_exception(at)
+    handle = at.session_state["race"]
+    R.wait_for(handle, lambda s: s.status == "paused", timeout=10)
+    snap = handle.live.snapshot()
+    assert snap.status == "paused" and snap.step == 0  # halted before its first step
+    assert engine_race(handle) is not None and handle.live._inner.live.speed == 200
+    at.run()
+    assert not at.button(key="btn.resume").disabled
+    at.select_slider(key=steer.SPEED_KEY).set_value(0).run()  # as fast as possible, applied to the running race
+    assert handle.live._inner.live.speed is None
+    at.button(key="btn.resume").click().run()
+    assert handle.live.join(60)
+    def numbers(h):
+        return [[{k: v for k, v in rec.items() if k != "seconds"} for rec in run["history"]]
+                for run in engine_race(h).result()["runs"]]  # fmt: skip
+
+    assert numbers(handle) == numbers(reference)
+
+
+def test_the_divergence_scenario_halts_just_before_its_jump():
+    at = make_app()
+    at.button(key="preset.lr_too_high").click().run()
+    no_exception(at)
+    at.button(key="btn.train").click().run()
+    handle = at.session_state["race"]
+    R.wait_for(handle, lambda s: s.status == "paused", timeout=60)
+    snap = handle.live.snapshot()
+    assert snap.status == "paused" and snap.step == 250 and snap.epoch == 10
+    assert not snap.interventions  # the jump is still to come
+    at.run()
+    assert any("just before what it shows (step 251)" in str(i.value) for i in at.info), texts(at.info)
+    at.button(key="btn.resume").click().run()
+    assert handle.live.join(120)
+    done = handle.live.snapshot()
+    assert [iv["step"] for iv in done.interventions] == [251]

@@ -320,6 +320,7 @@ class RaceHandle:
     started: float = field(default_factory=time.time)
     rid: int = field(default_factory=itertools.count(1).__next__)  # distinct per race: widget keys
     initial_from: str | None = None  # the uploaded model file this race continued from
+    halt: int | None = None  # the step its scenario halts before (gru_ui.race.steer)
     final_drawn: bool = False  # a full page run completed after the race ended (the timers are off)
     drawn_status: str | None = None  # the race's status when the last full page run drew the controls
     asked: list[dict] = field(default_factory=list)  # learning rates changed on the page (see changes.set_lr)
@@ -357,13 +358,18 @@ def start_race(
     colors: dict[str, str],
     max_races: int | None = None,
     initial: Any = None,
+    speed: float | None = None,
+    controls: list | None = None,
+    halt: int | None = None,
 ) -> RaceHandle:
     """Submit the race to the server's runner (it trains in a worker, or waits in line for one).  Raises
     RuntimeError, with a message for the visitor, when the server already holds its limit of races.
 
     ``key``: :func:`~gru_ui.race.settings.config_key` of ``cfg`` (None: computed).  ``max_races``: the limit
     (None: :func:`race_limit`).  ``initial``: an uploaded model to continue from (a
-    :class:`~gru_ui.race.models.ModelUpload`)."""
+    :class:`~gru_ui.race.models.ModelUpload`).  ``speed``: steps per second (None: as fast as possible);
+    ``controls``: commands applied before the first step (``("pause", ())``: start halted); ``halt``: the step
+    a scenario halts before (kept on the handle, for the page's note)."""
     run = runner()
     limit = race_limit(run) if max_races is None else max_races
     key = key if key is not None else config_key(cfg)
@@ -374,6 +380,7 @@ def start_race(
     info = {"query": dict(query), "continued_from": initial_from,
             "series": {"name": series_name, "units": units, "source": source, "length": int(len(prepared.raw))}}
     job = race_job(prepared, cfg, series, initial, model_info=info)
+    job.speed, job.controls = speed, list(controls or [])
     with _ACTIVE_LOCK:
         busy = sum(1 for lv in list(_ACTIVE) if lv.running)
         if busy >= limit:
@@ -395,6 +402,7 @@ def start_race(
         n_batches=batches_per_epoch(prepared, cfg),
         series_source=source,
         initial_from=initial_from,
+        halt=halt,
     )
     weakref.finalize(handle, live.stop)  # the session is gone: stop training (or waiting) for nobody
     return handle

@@ -261,6 +261,7 @@ class Preset:
     config: RunConfig | None = None
     note: str = ""
     page: str | None = None  # e.g. "pages/vanishing.py"
+    pause_before: int | None = None  # the race halts by itself just before this mini-batch step (the moment shown)
 
     def fresh_config(self) -> RunConfig | None:
         """A copy of the configuration (widgets may then change it freely)."""
@@ -299,7 +300,9 @@ PRESETS: dict[str, Preset] = {
                  [{"step": 251, "optimizer": "RMSprop", "field": "lr", "new": 1.0}],
                  source="noisy_sine", epochs=30, hidden_size=32),  # fmt: skip
             note="The jump is a recorded learning-rate change replayed at step 251 (the start of epoch 11 with "
-            "25 mini-batches per epoch). Try it live: Pause, set RMSprop's learning rate, Resume.",
+            "25 mini-batches per epoch). The race halts by itself just before it: press ▶ Resume to see it "
+            "happen, or first set RMSprop's learning rate back to 0.01 below and see it survive.",
+            pause_before=251,
         ),
         Preset(
             "beat_persistence",
@@ -335,6 +338,15 @@ PRESETS: dict[str, Preset] = {
         ),
     )
 }
+
+
+def scenario_pause(ss: Mapping[str, Any], cfg: RunConfig) -> int | None:
+    """The step before which the race of ``cfg`` halts by itself: the loaded scenario's, while the settings are
+    still the scenario's (None otherwise)."""
+    preset = PRESETS.get(ss.get(PRESET_KEY) or "")
+    if preset is None or preset.config is None or preset.pause_before is None:
+        return None
+    return preset.pause_before if config_key(preset.config) == config_key(cfg) else None
 
 
 def apply_preset(ss: MutableMapping[str, Any], key: str) -> RunConfig | None:
