@@ -13,9 +13,8 @@ rerun, which draws the buttons, forecasts and results again and sets the timers 
 once the race has ended, so polling stops).  A race whose worker died shows the runner's message; Train
 works again.
 
-Classroom control: Pause / Resume / Step (one epoch or k mini-batches) beside Train and Stop, a live
-learning-rate control per optimizer (recorded, marked on the chart, carried by the link and the JSON
-export), model files to save and to continue training from, and one-click scenarios.
+Classroom control: Pause / Resume / Step / Stop, speed and "start paused" (gru_ui.race.steer), a live learning-rate
+control per optimizer (recorded, marked, in the link), model files to save and continue from, one-click scenarios.
 """
 
 from __future__ import annotations
@@ -69,7 +68,10 @@ def check(cfg, choice: DataChoice, key: str) -> tuple:
     if choice.error:
         problems.insert(0, choice.error)
     if choice.series is None and not choice.error:
-        problems.insert(0, choice.info or "Choose a dataset.")
+        if choice.info:  # a normal step (upload a file), not an error: Train waits for the series
+            st.info(choice.info, icon=":material/upload_file:")
+        else:
+            problems.insert(0, "Choose a dataset.")
     return prepared, problems
 
 

@@ -1272,3 +1272,28 @@ def test_the_divergence_scenario_halts_just_before_its_jump():
     assert handle.live.join(120)
     done = handle.live.snapshot()
     assert [iv["step"] for iv in done.interventions] == [251]
+
+
+def test_a_link_made_with_an_uploaded_csv_greets_with_information_not_an_error():
+    at = make_app(source="csv", column="price")
+    no_exception(at)
+    assert any("made with an uploaded CSV" in str(i.value) for i in at.info), texts(at.info)
+    assert not any("uploaded CSV" in str(e.value) for e in at.error), texts(at.error)
+    assert at.button(key="btn.train").disabled  # Train waits for the file
+
+
+def test_no_debug_timings_under_the_live_curves(monkeypatch):
+    from gru_ui.race import live as L
+
+    at = make_app(epochs="400", hidden_size="4", source="sine")
+    at.button(key="btn.train").click().run()
+    handle = at.session_state["race"]
+    try:
+        at.run()
+        assert handle.live.running
+        assert not any(str(c.value).startswith("redraw:") for c in at.caption)
+        monkeypatch.setattr(L, "SHOW_TIMINGS", True)  # for developers only
+        at.run()
+        assert any(str(c.value).startswith("redraw:") for c in at.caption)
+    finally:
+        handle.live.stop()

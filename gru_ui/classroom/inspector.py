@@ -36,6 +36,7 @@ from gru_core.data.datasets import load_dataset
 from gru_core.model.files import Checkpoint, CheckpointError, load_model
 from gru_core.model.gru import GRURegressor
 from gru_ui.figures.style import TRUTH_COLOR, assign_colors
+from gru_ui.limits import MODEL_UPLOAD_MB
 from gru_ui.race import settings as race_settings  # the race page's series and limits
 from gru_ui.shell import init_settings
 
@@ -161,7 +162,7 @@ def _registry_series(key: str) -> pd.Series:
 
 def _uploaded() -> list[tuple[str, str, Checkpoint]]:
     """The two uploaders: (slot, file name, checkpoint) of every file that opened; an error for the others."""
-    limit = st.get_option("server.maxUploadSize")
+    limit = MODEL_UPLOAD_MB  # the same limit as the race page's model upload
     loaded = []
     for col, slot in zip(st.columns(2), SLOTS):
         with col:
@@ -169,6 +170,7 @@ def _uploaded() -> list[tuple[str, str, Checkpoint]]:
                 f"Model {slot.upper()} (.npz, at most {limit} MB)",
                 type=["npz"],
                 key=f"insp.upload.{slot}",
+                max_upload_size=MODEL_UPLOAD_MB,
                 help="Saved with `python -m gru_core compare … --save-model PREFIX`.",
             )
             if up is None:

@@ -22,6 +22,7 @@ from gru_core.jsonio import to_jsonable
 from gru_core.model.files import Checkpoint, CheckpointError, ModelInfo, load_model, save_model_bytes
 from gru_core.model.gru import GRUConfig
 from gru_core.train.live import Snapshot
+from gru_ui.limits import MODEL_UPLOAD_MB  # one limit for every page that opens model files
 
 from .changes import merge_changes
 from .session import RaceHandle, is_training
@@ -30,7 +31,6 @@ from .settings import CSV_SOURCE, SPLIT_KEYS, series_datasets, split_percent, wk
 __all__ = ["MODEL_ERROR_KEY", "MODEL_KEY", "MODEL_UPLOAD_MB", "ModelUpload", "handle_model_upload", "loaded_model",
            "model_file", "model_file_name", "model_fits", "read_model_upload", "snapshot_models"]  # fmt: skip
 
-MODEL_UPLOAD_MB = 50
 MODEL_KEY = "loaded_model"  # session key: the uploaded model (ModelUpload) the next Train continues
 MODEL_ERROR_KEY = "model_error"  # session key: why the last model upload was refused
 

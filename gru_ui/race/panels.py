@@ -183,6 +183,18 @@ def lr_control(handle: RaceHandle, snap: Snapshot, name: str, index: int, base: 
     )  # fmt: skip
 
 
+STATUS_HELP = (
+    "**train / validation loss**: the mean squared error (MSE) of the forecasts on the *scaled* series (the values "
+    "after the chosen scaling, so runs on the same data compare; not the data's own units).  \n"
+    "**best validation**: the lowest validation loss so far and its epoch (early stopping watches it).  \n"
+    "**gradient norm** ‖∇L‖: how steep the loss is at the current weights (the length of the gradient of all "
+    "weights together).  \n"
+    "**update size** ‖Δθ‖: how far the last optimizer step moved all weights together, and that as a share of the "
+    "weights' own size ‖θ‖.  \n"
+    "**learning rate**: the optimizer's step size now (a schedule or a live change moves it)."
+)
+
+
 def _status_rows(run: dict, snap: Snapshot, lr_now: str) -> list[tuple[str, str]]:
     ratio = run.get("update_ratio")
     finite = ratio is not None and math.isfinite(ratio)
@@ -226,7 +238,8 @@ def status_columns(handle: RaceHandle, snap: Snapshot) -> None:
                 lr_now = num(run.get("lr"), 3)
                 if name in pending:
                     lr_now += f" → {num(base.get(name), 3)} from the next step"
-                st.markdown("\n".join(f"- {a}: **{b}**" for a, b in _status_rows(run, snap, lr_now)))
+                st.markdown("\n".join(f"- {a}: **{b}**" for a, b in _status_rows(run, snap, lr_now)),
+                            help=STATUS_HELP)  # fmt: skip
                 st.progress(progress(handle, snap, name))
                 if snap.status in L.LIVE_STATUSES and name in handle.contestants:
                     lr_control(handle, snap, name, start + j, base[name])
@@ -309,7 +322,7 @@ def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
     status_columns(handle, snap)
     ms = (time.perf_counter() - t0) * 1000
     handle.redraw_ms = ms if handle.redraw_ms is None else 0.7 * handle.redraw_ms + 0.3 * ms
-    if snap.status in L.LIVE_STATUSES:
+    if snap.status in L.LIVE_STATUSES and L.SHOW_TIMINGS:  # for developers: GRU_LAB_SHOW_TIMINGS=1
         every = L.interval(snap.status)
         gates = ""
         if handle.gates_ms:
