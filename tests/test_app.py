@@ -1297,3 +1297,13 @@ def test_no_debug_timings_under_the_live_curves(monkeypatch):
         assert any(str(c.value).startswith("redraw:") for c in at.caption)
     finally:
         handle.live.stop()
+
+
+def test_reset_to_defaults_puts_every_setting_back():
+    at = make_app(opt=["sgd:lr=0.05"], hidden_size="12", epochs="7", source="sine")
+    at.button(key="preset.lr_too_high").click().run()
+    at.slider(key=S.wkey("hidden_size")).set_value(5).run()
+    at.button(key="btn.reset").click().run()
+    no_exception(at)
+    assert to_query(S.config_from_state(at.session_state)) == to_query(S.PAGE_DEFAULT)
+    assert at.session_state.get(S.PRESET_KEY) is None and at.session_state[S.REPLAY_KEY] == []

@@ -57,7 +57,8 @@ export default function (component) {
     // a full-screen button, as st.plotly_chart's charts have one (its toolbar is not drawn for this element)
     const full = {
       name: "fullscreen", title: "Full screen (Esc to leave)",
-      icon: { width: 24, height: 24, path: "M3 3h7v2H5v5H3V3zm11 0h7v7h-2V5h-5V3zM3 14h2v5h5v2H3v-7zm16 5v-5h2v7h-7v-2h5z" },
+      icon: { width: 24, height: 24,
+              path: "M3 3h7v2H5v5H3V3zm11 0h7v7h-2V5h-5V3zM3 14h2v5h5v2H3v-7zm16 5v-5h2v7h-7v-2h5z" },
       click: () => {
         if (document.fullscreenElement) document.exitFullscreen();
         else if (box.requestFullscreen) box.requestFullscreen();

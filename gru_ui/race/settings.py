@@ -42,6 +42,9 @@ from gru_ui.limits import MAX_SEED, MIN_TEST_PCT, TRAIN_PCT, UPLOAD_MB, UPLOAD_R
 
 __all__ = [
     "CSV_SOURCE",
+    "apply_config",
+    "reset_settings",
+    "scenario_pause",
     "PAGE_DEFAULT",
     "PAGE_LIMITS",
     "PRESETS",
@@ -349,18 +352,31 @@ def scenario_pause(ss: Mapping[str, Any], cfg: RunConfig) -> int | None:
     return preset.pause_before if config_key(preset.config) == config_key(cfg) else None
 
 
+def apply_config(ss: MutableMapping[str, Any], cfg: RunConfig) -> None:
+    """Set every settings widget (and so the URL, on the next run) to ``cfg``."""
+    for k in [k for k in list(ss.keys()) if str(k).startswith("opt.") and ".hyper." in str(k)]:
+        del ss[k]
+    for k, v in widget_state(cfg).items():
+        ss[k] = v
+    ss["iv_from_link"] = 0
+    ss["qp_notices"] = []
+
+
 def apply_preset(ss: MutableMapping[str, Any], key: str) -> RunConfig | None:
     """Set every settings widget (and so the URL, on the next run) to a preset's configuration."""
     preset = PRESETS.get(key)
     cfg = preset.fresh_config() if preset is not None else None
     if cfg is None:
         return None
-    for k in [k for k in list(ss.keys()) if str(k).startswith("opt.") and ".hyper." in str(k)]:
-        del ss[k]
-    for k, v in widget_state(cfg).items():
-        ss[k] = v
+    apply_config(ss, cfg)
     ss[PRESET_KEY] = key
-    ss["iv_from_link"] = 0
-    ss["qp_notices"] = []
+    return cfg
+
+
+def reset_settings(ss: MutableMapping[str, Any]) -> RunConfig:
+    """Every setting back to the page's defaults (:data:`PAGE_DEFAULT`): no scenario, nothing to replay."""
+    cfg = PAGE_DEFAULT.replace()
+    apply_config(ss, cfg)
+    ss.pop(PRESET_KEY, None)
     return cfg
 

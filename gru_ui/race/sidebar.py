@@ -322,6 +322,8 @@ def sidebar_config() -> tuple[RunConfig, DataChoice]:
     """The whole settings sidebar; returns the run it shows and the chosen series."""
     with st.sidebar:
         display_toggles()
+        st.button("↺ Reset to defaults", key="btn.reset", on_click=S.reset_settings, args=(st.session_state,),
+                  help="Every setting on this page back to its default (the race on screen stays).")  # fmt: skip
         st.header("1 · Data")
         choice = _data_widgets()
         st.header("2 · Optimizers")
