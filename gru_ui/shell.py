@@ -107,8 +107,10 @@ def app_frame() -> None:
 
 
 def init_display() -> None:
-    """The display settings every page shares, with their defaults (idempotent)."""
-    st.session_state.setdefault(PRESENT_KEY, False)
+    """The display settings every page shares, with their defaults (idempotent); a link's ``present=1`` turns
+    presentation mode on when the session starts."""
+    if PRESENT_KEY not in st.session_state:
+        st.session_state[PRESENT_KEY] = st.query_params.get(PRESENT_PARAM, "") in ("1", "true", "yes")
     st.session_state.setdefault(EXPLAIN_KEY, True)
 
 
@@ -164,17 +166,26 @@ def chart(fig: Any, key: str, name: str, **kwargs: Any) -> None:
 # ----------------------------------------------------------------------------------------------------------
 
 
+PRESENT_PARAM = "present"  # the URL's display parameter: present=1 opens the page in presentation mode
+
+
 def query_dict() -> dict[str, list[str]]:
-    """The page's query parameters, every value as a list."""
+    """The page's query parameters, every value as a list (the display parameter left out: see
+    :func:`init_display`)."""
     qp = st.query_params
-    return {k: qp.get_all(k) for k in qp.keys()}
+    return {k: qp.get_all(k) for k in qp.keys() if k != PRESENT_PARAM}
 
 
 def set_query(params: Mapping[str, Any]) -> None:
-    """Make the URL's query parameters equal ``params`` (so the address bar is a shareable link)."""
+    """Make the URL's query parameters equal ``params`` (so the address bar is a shareable link), plus
+    ``present=1`` while presentation mode is on: a link opens the way it was shown."""
+    params = dict(params)
+    if st.session_state.get(PRESENT_KEY):
+        params[PRESENT_PARAM] = "1"
     want = {k: (list(v) if isinstance(v, (list, tuple)) else [v]) for k, v in params.items()}
-    if query_dict() != want:
-        st.query_params.from_dict(dict(params))
+    have = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    if have != want:
+        st.query_params.from_dict(params)
 
 
 def _no_backticks(text: str) -> str:

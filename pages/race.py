@@ -30,11 +30,10 @@ from gru_ui.race import session as R
 from gru_ui.race import settings as S
 from gru_ui.race.live_plot import preload_live_charts
 from gru_ui.race.sidebar import DataChoice, sidebar_config, sync_url
-from gru_ui.race.steer import job_controls, paused_note, steering
-from gru_ui.shell import app_frame, show_query_notices
+from gru_ui.race.steer import control_buttons, job_controls, paused_note, steering
+from gru_ui.shell import app_frame, presenting, show_query_notices
 
 IN_FULL_RUN = "_page_full_run"  # True while the whole page script runs (False in a fragment's own rerun)
-STEP_K_KEY = "ctl.step_k"  # the "k mini-batches" number input
 
 
 # ---- the two live fragments ------------------------------------------------------------------------------
@@ -82,66 +81,10 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
     running = handle is not None and handle.live.running
     paused = status == "paused"
     waiting = status in L.WAITING_STATUSES
-    c_train, c_pause, c_resume, c_epoch, c_batches, c_k, c_stop = st.columns(
-        [1.15, 1, 1.05, 1.2, 1.35, 0.8, 1], vertical_alignment="center"
-    )
-    train_clicked = c_train.button(
-        "▶ Train",
-        type="primary",
-        width="stretch",
-        key="btn.train",
-        disabled=bool(problems) or running or prepared is None,
-        help="A race is already running (or paused): Stop it first."
-        if running
-        else "Start the race with the settings in the sidebar.",
-    )
-    pause_clicked = c_pause.button(
-        "‖ Pause",
-        width="stretch",
-        key="btn.pause",
-        disabled=not running or paused or waiting,
-        help="Halt after the current mini-batch. Everything stays on screen; Resume continues exactly as if "
-        "there had been no pause.",
-    )
-    resume_clicked = c_resume.button(
-        "▶ Resume",
-        width="stretch",
-        key="btn.resume",
-        disabled=not paused,
-        help="Continue training from where it halted (the same numbers as without the pause).",
-    )
-    epoch_clicked = c_epoch.button(
-        "▷ Step 1 epoch",
-        width="stretch",
-        key="btn.step_epoch",
-        disabled=not paused,
-        help="Train one whole epoch, then pause again at its end (halted within an epoch: the rest of it first).",
-    )
-    batches_clicked = c_batches.button(
-        "▷ Step mini-batches",
-        width="stretch",
-        key="btn.step_batches",
-        disabled=not paused,
-        help="Train the number of mini-batches on the right, then pause again.",
-    )
-    st.session_state.setdefault(STEP_K_KEY, 10)
-    k = c_k.number_input(
-        "mini-batches per step",
-        min_value=1,
-        max_value=10_000,
-        step=1,
-        key=STEP_K_KEY,
-        label_visibility="collapsed",
-        help="How many mini-batches “Step mini-batches” trains before pausing again.",
-    )
-    stop_clicked = c_stop.button(
-        "■ Stop",
-        width="stretch",
-        key="btn.stop",
-        disabled=not running,
-        help="Cancel: leave the line (nothing trained yet)." if waiting
-        else "Stop now: everything trained so far stays on screen.",
-    )
+    clicked, k = control_buttons(problems=bool(problems) or prepared is None, running=running, paused=paused,
+                                 waiting=waiting)  # fmt: skip
+    train_clicked, pause_clicked, resume_clicked = clicked["train"], clicked["pause"], clicked["resume"]
+    epoch_clicked, batches_clicked, stop_clicked = clicked["step_epoch"], clicked["step_batches"], clicked["stop"]
     if handle is not None and running:
         version = snap.version if snap is not None else 0
         if stop_clicked:
@@ -279,7 +222,7 @@ def page() -> None:
         "the curves below is the optimizer. Press **Train** and watch them learn."
     )
     show_query_notices()
-    P.presets_section(expanded=handle is None)
+    P.presets_section(expanded=handle is None and not presenting())  # a projector: Train on the first screen
     key = S.config_key(cfg, choice.digest)
     initial, _ = M.loaded_model(st.session_state, cfg)
     if initial is not None:

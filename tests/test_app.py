@@ -1091,7 +1091,7 @@ def test_process_backend_first_curve_within_a_second_and_a_dead_worker_is_shown(
     first = _first_curve(at, handle)
     print(f"process backend: first curve {first:.2f} s after the Train run")
     assert first < 3.0
-    assert "trained by a process worker" in texts(at.caption)
+    assert "in a worker of this server" in texts(at.caption)
     pid = handle.live.pid
     os.kill(pid, signal.SIGKILL)
     assert handle.live.join(15)

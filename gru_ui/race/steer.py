@@ -17,11 +17,67 @@ from gru_ui.shell import init_settings
 
 from . import settings as S
 
-__all__ = ["SPEEDS", "SPEED_KEY", "START_PAUSED_KEY", "job_controls", "paused_note", "speed_label", "steering"]
+__all__ = ["BUTTONS", "SPEEDS", "SPEED_KEY", "START_PAUSED_KEY", "STEP_K_KEY", "control_buttons", "job_controls",
+           "paused_note", "speed_label", "steering"]  # fmt: skip
 
 SPEED_KEY = "ctl.speed"  # steps per second; 0 = as fast as possible
 START_PAUSED_KEY = "ctl.start_paused"  # Train submits the race halted before its first step
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 0)  # slow motion on the left, as fast as possible on the right
+STEP_K_KEY = "ctl.step_k"  # the "k mini-batches" number input
+
+# the race's buttons: (key, label, label in presentation mode, keyboard shortcut, width in the row)
+BUTTONS = (
+    ("train", "▶ Train", "▶ Train", "T", 1.15),
+    ("pause", "‖ Pause", "‖ Pause", "P", 1.0),
+    ("resume", "▶ Resume", "▶ Resume", "G", 1.05),
+    ("step_epoch", "▷ Step 1 epoch", "▷ Epoch", "E", 1.2),
+    ("step_batches", "▷ Step mini-batches", "▷ Steps", "B", 1.35),
+    ("stop", "■ Stop", "■ Stop", "X", 1.0),
+)
+SHORTCUTS_TEXT = ("Keyboard: " + ", ".join(f"**{b[3]}** {b[1].split(' ', 1)[1].lower()}" for b in BUTTONS)
+                  + " (with the page focused, not in a text box).")  # fmt: skip
+
+
+def control_buttons(problems: bool, running: bool, paused: bool, waiting: bool) -> tuple[dict[str, bool], int]:
+    """Train, Pause, Resume, Step (one epoch / k mini-batches) and Stop in one row, each with a keyboard shortcut;
+    in presentation mode with short labels, so that no label is cut at 1024 px.  Returns (clicked by key, k)."""
+    from gru_ui.shell import presenting
+
+    short = presenting()
+    enabled = {"train": not (problems or running), "pause": running and not paused and not waiting,
+               "resume": paused, "step_epoch": paused, "step_batches": paused, "stop": running}  # fmt: skip
+    helps = {
+        "train": "A race is already running (or paused): Stop it first." if running
+        else "Start the race with the settings in the sidebar.",
+        "pause": "Halt after the current mini-batch. Everything stays on screen; Resume continues exactly as if "
+        "there had been no pause.",
+        "resume": "Continue training from where it halted (the same numbers as without the pause).",
+        "step_epoch": "Train one whole epoch, then pause again at its end (halted within an epoch: the rest of it "
+        "first).",
+        "step_batches": "Train the number of mini-batches on the right, then pause again.",
+        "stop": "Cancel: leave the line (nothing trained yet)." if waiting
+        else "Stop now: everything trained so far stays on screen.",
+    }  # fmt: skip
+    widths = [b[4] for b in BUTTONS]
+    widths.insert(5, 0.8)  # the k box, before Stop
+    if short:  # a projector's big letters: two rows (Train, Pause, Resume / Epoch, Steps, k, Stop), nothing cut
+        cols = [*st.columns(widths[:3], vertical_alignment="center"),
+                *st.columns(widths[3:], vertical_alignment="center")]  # fmt: skip
+    else:
+        cols = st.columns(widths, vertical_alignment="center")
+    clicked: dict[str, bool] = {}
+    slots = [c for i, c in enumerate(cols) if i != 5]
+    for col, (key, label, short_label, keys, _) in zip(slots, BUTTONS):
+        clicked[key] = col.button(
+            short_label if short else label, type="primary" if key == "train" else "secondary", width="stretch",
+            key=f"btn.{key}", disabled=not enabled[key], help=helps[key], shortcut=keys,
+        )  # fmt: skip
+    st.session_state.setdefault(STEP_K_KEY, 10)
+    k = cols[5].number_input(
+        "mini-batches per step", min_value=1, max_value=10_000, step=1, key=STEP_K_KEY, label_visibility="collapsed",
+        help="How many mini-batches “Step mini-batches” trains before pausing again.",
+    )  # fmt: skip
+    return clicked, int(k)
 
 
 def speed_label(value: float) -> str:
@@ -48,6 +104,7 @@ def steering() -> None:
         help="Train sets the race up (same weights for every optimizer) and halts before the first step: "
         "look at the starting point, then Resume or Step.",
     )  # fmt: skip
+    st.caption(SHORTCUTS_TEXT)
 
 
 def job_controls(cfg: RunConfig) -> tuple[float | None, list[tuple[str, tuple[Any, ...]]], int | None]:

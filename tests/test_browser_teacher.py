@@ -1,0 +1,76 @@
+"""What a teacher does in front of a class, in a real browser (issue 14): the race settings survive a tour of
+every page through the navigation, and presentation mode (from the link) keeps every button label whole on a
+projector's 1024×768 and 1280×720.  Shared harness: ``tests/_browser.py``; screenshots in ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from _browser import ARTIFACTS, EXCEPTION, chromium_browser, streamlit_server
+
+PAGES = ("How a GRU works", "Gate inspector", "Vanishing gradients", "Optimizer lab", "Sweep", "Run history")
+CUT = """els => els.filter(b => b.offsetParent !== null).flatMap(b =>
+    [b, ...b.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0)
+      .map(() => b.innerText.trim())).filter((t, i, a) => a.indexOf(t) === i)"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    env = {"GRU_LAB_STORE": str(tmp_path_factory.mktemp("store") / "runs.sqlite")}
+    with streamlit_server("streamlit-teacher.log", extra_env=env) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium_browser() as b:
+        yield b
+
+
+def _open(browser, url: str, width: int, height: int):
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("button", name="▶ Train").wait_for(timeout=90_000)
+    page.wait_for_timeout(1500)
+    return page
+
+
+def _query(page) -> dict:
+    return parse_qs(urlparse(page.url).query)
+
+
+def test_the_race_settings_survive_a_tour_of_every_page(server, browser):
+    link = "/?source=sine&hidden_size=12&epochs=7&lookback=9&opt=sgd:lr%3D0.05&opt=adam:keras:lr%3D0.003"
+    page = _open(browser, server + link, 1400, 1000)
+    try:
+        before, title = _query(page), page.locator("h1").first.inner_text()
+        assert before["hidden_size"] == ["12"] and "SGD vs Adam" in title, (before, title)
+        for name in PAGES:
+            page.get_by_role("link", name=name).first.click()
+            page.locator("h1").filter(has_text=name.split()[0]).first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1000)
+            assert page.locator(EXCEPTION).count() == 0, name
+            page.get_by_role("link", name="Optimizer race").first.click()
+            page.get_by_role("button", name="▶ Train").wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            assert page.locator("h1").first.inner_text() == title, name
+            assert _query(page) == before, name
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("width,height", [(1024, 768), (1280, 720)])
+def test_presentation_mode_from_the_link_keeps_every_button_label_whole(server, browser, width, height):
+    page = _open(browser, server + "/?epochs=5&present=1", width, height)
+    try:
+        assert page.get_by_label("Presentation mode").first.is_checked()  # it travelled with the link
+        main = page.locator("[data-testid='stMain'] button")
+        cut = main.evaluate_all(CUT)
+        page.get_by_role("button", name="▶ Train").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"teacher-presentation-{width}x{height}.png"))
+        assert cut == [], f"labels cut at {width}×{height}: {cut}"
+        assert "present" in _query(page)
+    finally:
+        page.context.close()
