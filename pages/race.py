@@ -30,7 +30,7 @@ from gru_ui.race import session as R
 from gru_ui.race import settings as S
 from gru_ui.race.live_plot import preload_live_charts
 from gru_ui.race.sidebar import DataChoice, sidebar_config, sync_url
-from gru_ui.race.steer import control_buttons, job_controls, paused_note, steering
+from gru_ui.race.steer import control_buttons, job_controls, paused_note, steering, store_path, stored_note
 from gru_ui.shell import app_frame, presenting, show_query_notices
 
 IN_FULL_RUN = "_page_full_run"  # True while the whole page script runs (False in a fragment's own rerun)
@@ -114,7 +114,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
         try:
             st.session_state["race"] = R.start_race(
                 prepared, cfg, key, choice.series, F.assign_colors(names), initial=initial, speed=speed,
-                controls=ctl, halt=halt,
+                controls=ctl, halt=halt, store=store_path(),
             )
         except (RuntimeError, ValueError) as exc:
             st.session_state["train_error"] = str(exc)
@@ -183,6 +183,8 @@ def race_view(handle: R.RaceHandle, key: str, choice: DataChoice, prepared, stat
     st.subheader("Forecasts on the test part")
     P.forecast_section(handle, snap)
     P.results_section(handle, snap)
+    if stored_note(snap):
+        st.caption(stored_note(snap))
     with st.expander("The data of this run"):
         P.preview_section(DataChoice(series=handle.prepared.raw), handle.prepared, key="chart.preview.run")
 

@@ -32,3 +32,16 @@ def import_torch():
 @pytest.fixture(scope="session")
 def torch():
     return import_torch()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_user_run_store(tmp_path_factory):
+    """No test writes to the user's run store (~/.gru_lab): races keep their runs in Run history by default, so
+    the whole session (and every server it starts) gets a temporary ``GRU_LAB_STORE`` unless a test sets its own."""
+    old = os.environ.get("GRU_LAB_STORE")
+    os.environ["GRU_LAB_STORE"] = str(tmp_path_factory.mktemp("user-store") / "runs.sqlite")
+    yield
+    if old is None:
+        os.environ.pop("GRU_LAB_STORE", None)
+    else:
+        os.environ["GRU_LAB_STORE"] = old

@@ -1063,7 +1063,7 @@ def test_a_race_through_the_page_equals_a_direct_race_on_every_backend(backend, 
     assert snap.status == "finished" and len(snap.interventions) == 2
     assert R.log_every(handle.prepared, handle.cfg) > 0  # 8-value batches: the within-epoch reports are on
     direct = R.build_race(handle.prepared, handle.cfg, load_model(data)).train()
-    assert bits(snap.result) == bits(direct)
+    assert bits({k: v for k, v in snap.result.items() if k != "stored"}) == bits(direct)  # "stored": run ids
     assert "Finished: epoch 3 / 3" in texts(at.markdown) and "Adam · train" in trace_names(at)
     # the model files come from the worker: the same weights as the direct race's
     models = M.snapshot_models(handle, snap)
@@ -1307,3 +1307,39 @@ def test_reset_to_defaults_puts_every_setting_back():
     no_exception(at)
     assert to_query(S.config_from_state(at.session_state)) == to_query(S.PAGE_DEFAULT)
     assert at.session_state.get(S.PRESET_KEY) is None and at.session_state[S.REPLAY_KEY] == []
+
+
+def test_a_finished_race_is_kept_in_run_history_with_a_link_that_reproduces_it(tmp_path, monkeypatch):
+    from gru_core.store import RunStore
+
+    store = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("GRU_LAB_STORE", str(store))
+    at = make_app(epochs="3", hidden_size="4", source="sine", opt=["adam:lr=0.01", "sgd:lr=0.05"])
+    handle = train_and_wait(at)
+    ids = handle.live.snapshot().result["stored"]
+    assert any("Kept in Run history as runs" in str(c.value) for c in at.caption)
+    runs = RunStore(store).runs()
+    assert sorted(runs["id"]) == sorted(ids) and set(runs["label"]) == {"Adam", "SGD"}
+    record = RunStore(store).get_run(ids[0])
+    assert record["kind"] == "race" and record["sweep_id"] is None
+    ours = {r["name"]: r for r in engine_race(handle).result()["runs"]}
+    assert record["test"]["rmse"] == pytest.approx(ours[record["label"]]["test"]["rmse"], rel=1e-12)
+    # the stored link reproduces the race
+    from urllib.parse import parse_qs
+
+    again = make_app(**{k: v if len(v) > 1 else v[0] for k, v in parse_qs(record["link"].lstrip("?")).items()})
+    replay = train_and_wait(again)
+    theirs = {r["name"]: r for r in engine_race(replay).result()["runs"]}
+    assert theirs[record["label"]]["test"]["rmse"] == ours[record["label"]]["test"]["rmse"]
+    # Run history lists the race's runs
+    hist = at.switch_page("pages/history.py").run()
+    no_exception(hist)
+    shown = "\n".join(str(df.value.to_csv()) for df in hist.dataframe)
+    assert all(f"{i}" in shown for i in ids) and "Adam" in shown
+    # switched off: nothing more is kept
+    kept = RunStore(store).count_runs()
+    assert kept == 2 * len(ids)  # the replay was kept too
+    at.switch_page("pages/race.py").run()
+    at.checkbox(key="ctl.keep_runs").uncheck().run()
+    off = train_and_wait(at)
+    assert RunStore(store).count_runs() == kept and not off.live.snapshot().result.get("stored")

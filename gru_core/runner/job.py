@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from gru_core.config import RunConfig
@@ -36,6 +37,8 @@ class RaceJob:
     the configuration's own).  ``speed``: steps per second (None: as fast as possible).  ``controls``: commands
     ``(method, args)`` applied before the race's thread starts (what was asked while it waited in the queue).
     ``model_info``: extra :class:`~gru_core.model.files.ModelInfo` fields for its model files (query, series, …).
+    ``store``: a run store's path: the finished or stopped race's runs are stored there like a sweep's (one record
+    per optimizer with its settings, interventions, history, metrics and link), by whatever hosts it.
     """
 
     config: dict
@@ -47,8 +50,11 @@ class RaceJob:
     speed: float | None = None
     controls: list = field(default_factory=list)
     model_info: dict = field(default_factory=dict)
+    store: str | None = None  # run store (SQLite path) that keeps the race's runs once it ends; None: not kept
 
     def __post_init__(self):
+        if self.store is not None:
+            self.store = str(Path(self.store).expanduser().resolve())  # a worker has its own working folder
         if isinstance(self.config, RunConfig):
             self.config = self.config.to_dict()
         self.config = dict(self.config)
@@ -86,11 +92,35 @@ class HostedRace:
         self.live = LiveRace(self.race, speed=job.speed)
         self.labels = list(self.race.runs)
         self.gate_input = self.race.gate_input
+        if job.store is not None:
+            self.live.on_end = self._store_runs
         for method, args in job.controls:
             if method not in CONTROLS:
                 raise ValueError(f"unknown control {method!r}; known: {CONTROLS}")
             getattr(self, method)(*args)
         self._started = False
+
+    def _store_runs(self, result: dict) -> None:
+        """The race's runs into the job's run store (training thread, at the end): ``result["stored"]`` = their
+        ids."""
+        from urllib.parse import urlencode
+
+        from gru_core.store import RunStore
+        from gru_core.sweep.run import race_records
+
+        cfg, info = self.cfg, dict(self.job.model_info or {})
+        query = info.get("query") or {}
+        series = info.get("series") or {}
+        identity = {"seed": cfg.seed, "params": {}, "kind": "race", "link": "?" + urlencode(query, doseq=True),
+                    "interventions": [dict(iv) for iv in self.race.interventions]}  # fmt: skip
+        sizes = {f"n_{k}": v for k, v in self.prepared.sizes.items()}
+        data_info = {"name": series.get("name") or self.series.attrs.get("name", cfg.data.source),
+                     "units": series.get("units") or self.series.attrs.get("units", ""),
+                     "length": int(len(self.series)), **sizes}  # fmt: skip
+        d = cfg.to_dict()
+        records = race_records(self.race, result, {"data": d["data"], "model": d["model"], "train": d["train"]},
+                               d["contestants"], data_info, identity)  # fmt: skip
+        result["stored"] = RunStore(self.job.store).add_runs(records)
 
     # the LiveRace API
     def start(self) -> None:

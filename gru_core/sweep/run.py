@@ -135,28 +135,40 @@ def run_cell(cell: Cell | dict) -> dict:
     race = Race(prepared, GRUConfig(**cell.model), contestants, TrainConfig(**cell.train))
     result = race.train()
     wall = time.perf_counter() - t0
+    identity = {"cell_key": cell.key, "config_key": cell.config_key, "cell_index": cell.index, "seed": cell.seed,
+                "params": dict(cell.params)}  # fmt: skip
+    config = {"data": cell.data, "model": cell.model, "train": cell.train}
+    records = race_records(race, result, config, cell.contestants, info, identity,
+                           {"prep_seconds": t_prep, "cell_seconds": wall})  # fmt: skip
+    return {"cell_key": cell.key, "cell_index": cell.index, "seconds": wall, "records": records}
+
+
+def race_records(race: Race, result: dict, config: dict, optimizers: list[dict], data_info: dict,
+                 identity: dict, timings: dict | None = None) -> list[dict]:
+    """One run-store record per contestant of a trained race (see :func:`run_cell`): ``config`` holds the data,
+    model and train dicts, ``optimizers`` each contestant's dict, ``identity`` what names the run (cell key,
+    seed, params; a live race: its link and interventions too), ``timings`` extra seconds."""
     versions = library_versions()
+    prepared = race.prepared
     has_val = len(prepared.y_val_raw) > 0
     records = []
-    for run, opt in zip(result["runs"], cell.contestants):
+    for run, opt in zip(result["runs"], optimizers):
         val = None
         if has_val and not run["diverged"] and run["history"]:
             val = regression_metrics(prepared.y_val_raw, race.predict_raw(run["name"], prepared.X_val))
         records.append({
-            "cell_key": cell.key, "config_key": cell.config_key, "cell_index": cell.index, "seed": cell.seed,
-            "params": dict(cell.params), "label": run["name"], "optimizer": run["optimizer"],
+            **identity, "label": run["name"], "optimizer": run["optimizer"],
             "flavor": run["flavor"], "hyperparams": run["hyperparams"], "status": run["status"],
             "diverged": run["diverged"], "diverged_epoch": run["diverged_epoch"],
             "diverged_step": run["diverged_step"], "diverged_reason": run["diverged_reason"],
             "best_epoch": run["best_epoch"], "stopped_epoch": run["stopped_epoch"],
             "epochs_run": len(run["history"]), "test": run["test"], "val": val,
             "baselines": result["baselines"], "history": run["history"],
-            "config": {"data": cell.data, "model": cell.model, "train": cell.train, "optimizer": opt},
-            "data_info": info,
-            "timings": {"train_seconds": run["seconds"], "prep_seconds": t_prep, "cell_seconds": wall},
+            "config": {**config, "optimizer": opt}, "data_info": data_info,
+            "timings": {"train_seconds": run["seconds"], **(timings or {})},
             "versions": versions,
         })  # fmt: skip
-    return {"cell_key": cell.key, "cell_index": cell.index, "seconds": wall, "records": records}
+    return records
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from gru_core.train import Event, Race
@@ -70,6 +71,9 @@ class LiveRace:
         self._history: dict[str, list[dict]] = {name: [] for name in race.runs}
         self._result: dict | None = None
         self._error: str | None = None
+        # called in the training thread with the result of a race that finished or was stopped, before the
+        # snapshot says so (e.g. storing its runs; it may add keys to the result); its exception is reported there
+        self.on_end: Callable[[dict], None] | None = None
 
     def start(self) -> None:
         if self._thread is not None:
@@ -163,6 +167,12 @@ class LiveRace:
                                 hist.append(asdict(rec))
                     self._version += 1
             result = self.race.result()
+            if self.on_end is not None:
+                try:
+                    self.on_end(result)
+                except Exception as exc:  # noqa: BLE001 - the race itself is fine: say what failed beside it
+                    traceback.print_exc()
+                    result["on_end_error"] = f"{type(exc).__name__}: {exc}"
             with self._lock:
                 self._result = result
                 self._status = "stopped" if self.race._stop else "finished"

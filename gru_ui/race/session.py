@@ -361,6 +361,7 @@ def start_race(
     speed: float | None = None,
     controls: list | None = None,
     halt: int | None = None,
+    store: str | None = None,
 ) -> RaceHandle:
     """Submit the race to the server's runner (it trains in a worker, or waits in line for one).  Raises
     RuntimeError, with a message for the visitor, when the server already holds its limit of races.
@@ -369,7 +370,8 @@ def start_race(
     (None: :func:`race_limit`).  ``initial``: an uploaded model to continue from (a
     :class:`~gru_ui.race.models.ModelUpload`).  ``speed``: steps per second (None: as fast as possible);
     ``controls``: commands applied before the first step (``("pause", ())``: start halted); ``halt``: the step
-    a scenario halts before (kept on the handle, for the page's note)."""
+    a scenario halts before (kept on the handle, for the page's note); ``store``: the run store that keeps the
+    race's runs once it ends (None: not kept)."""
     run = runner()
     limit = race_limit(run) if max_races is None else max_races
     key = key if key is not None else config_key(cfg)
@@ -380,7 +382,7 @@ def start_race(
     info = {"query": dict(query), "continued_from": initial_from,
             "series": {"name": series_name, "units": units, "source": source, "length": int(len(prepared.raw))}}
     job = race_job(prepared, cfg, series, initial, model_info=info)
-    job.speed, job.controls = speed, list(controls or [])
+    job.speed, job.controls, job.store = speed, list(controls or []), store
     with _ACTIVE_LOCK:
         busy = sum(1 for lv in list(_ACTIVE) if lv.running)
         if busy >= limit:

@@ -1,5 +1,6 @@
-"""Steering a race in front of a class: its speed (mini-batch steps per second, from as fast as possible down to
-slow motion), "start paused", and the halt a scenario asks for just before the moment it shows.
+"""Steering a race in front of a class: its buttons (with keyboard shortcuts; short labels on a projector), its
+speed (mini-batch steps per second, from as fast as possible down to slow motion), "start paused", the halt a
+scenario asks for just before the moment it shows, and whether the race is kept in Run history.
 
 Widgets and the commands they send; the race itself is the engine's (``LiveRace.set_speed``,
 ``Race.pause_before``: pauses and the speed change no number).  The values live in the session under plain
@@ -17,11 +18,12 @@ from gru_ui.shell import init_settings
 
 from . import settings as S
 
-__all__ = ["BUTTONS", "SPEEDS", "SPEED_KEY", "START_PAUSED_KEY", "STEP_K_KEY", "control_buttons", "job_controls",
-           "paused_note", "speed_label", "steering"]  # fmt: skip
+__all__ = ["BUTTONS", "KEEP_KEY", "SPEEDS", "SPEED_KEY", "START_PAUSED_KEY", "STEP_K_KEY", "control_buttons",
+           "job_controls", "paused_note", "speed_label", "steering", "store_path", "stored_note"]  # fmt: skip
 
 SPEED_KEY = "ctl.speed"  # steps per second; 0 = as fast as possible
 START_PAUSED_KEY = "ctl.start_paused"  # Train submits the race halted before its first step
+KEEP_KEY = "ctl.keep_runs"  # a finished or stopped race's runs go to the run store (Run history)
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 0)  # slow motion on the left, as fast as possible on the right
 STEP_K_KEY = "ctl.step_k"  # the "k mini-batches" number input
 
@@ -92,8 +94,8 @@ def _on_speed() -> None:
 
 def steering() -> None:
     """The speed slider (applied at once to a running race) and the "start paused" box."""
-    init_settings({SPEED_KEY: 0, START_PAUSED_KEY: False})
-    c_speed, c_paused = st.columns([3, 1.3], vertical_alignment="bottom")
+    init_settings({SPEED_KEY: 0, START_PAUSED_KEY: False, KEEP_KEY: True})
+    c_speed, c_paused, c_keep = st.columns([3, 1.3, 1.6], vertical_alignment="bottom")
     c_speed.select_slider(
         "Speed", SPEEDS, key=SPEED_KEY, format_func=speed_label, on_change=_on_speed,
         help="Mini-batch steps per second, for a class to follow: slow motion on the left. Applies at once to a "
@@ -104,7 +106,33 @@ def steering() -> None:
         help="Train sets the race up (same weights for every optimizer) and halts before the first step: "
         "look at the starting point, then Resume or Step.",
     )  # fmt: skip
+    c_keep.checkbox(
+        "Keep in Run history", key=KEEP_KEY,
+        help="When the race finishes or is stopped, its runs (settings, learning-rate changes, per-epoch history, "
+        "metrics and the link that reproduces it) are stored in this server's run store, listed on the Run "
+        "history page beside the sweeps. Off: nothing is kept when the tab closes.",
+    )  # fmt: skip
     st.caption(SHORTCUTS_TEXT)
+
+
+def store_path() -> str | None:
+    """Where the next race's runs are kept (the session's run store, as Run history opens it); None: not kept."""
+    from gru_ui.shell import STORE_KEY, default_path
+
+    ss = st.session_state
+    return (ss.get(STORE_KEY) or default_path()) if ss.get(KEEP_KEY, True) else None
+
+
+def stored_note(snap: Any) -> str | None:
+    """Where the ended race's runs were stored (or why not), for the page."""
+    result = snap.result or {}
+    if result.get("on_end_error"):
+        return f"The race's runs could not be stored in Run history: {result['on_end_error']}"
+    ids = result.get("stored")
+    if not ids:
+        return None
+    return (f"Kept in Run history as runs {', '.join(f'#{i}' for i in ids)} (settings, learning-rate changes, "
+            "history, metrics and the link that reproduces it).")  # fmt: skip
 
 
 def job_controls(cfg: RunConfig) -> tuple[float | None, list[tuple[str, tuple[Any, ...]]], int | None]:
