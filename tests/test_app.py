@@ -1343,3 +1343,28 @@ def test_a_finished_race_is_kept_in_run_history_with_a_link_that_reproduces_it(t
     at.checkbox(key="ctl.keep_runs").uncheck().run()
     off = train_and_wait(at)
     assert RunStore(store).count_runs() == kept and not off.live.snapshot().result.get("stored")
+
+
+def test_a_slow_motion_race_runs_at_the_speed_set_on_the_page():
+    from gru_ui.race import steer
+
+    at = make_app(epochs="200", hidden_size="4", source="sine")
+    at.select_slider(key=steer.SPEED_KEY).set_value(20).run()
+    at.button(key="btn.train").click().run()
+    handle = at.session_state["race"]
+    try:
+        # the page's snapshot moves once per epoch here: time the moments the step count changes
+        seen: list[tuple[float, int]] = []
+        end = time.perf_counter() + 6.0
+        while time.perf_counter() < end:
+            step = handle.live.snapshot().step
+            if step and (not seen or step != seen[-1][1]):
+                seen.append((time.perf_counter(), step))
+            time.sleep(0.005)
+        (t1, s1), (t2, s2) = seen[1], seen[-1]  # from the second change on: the first may be the start
+        rate = (s2 - s1) / (t2 - t1)
+        assert 16 <= rate <= 24, f"{rate:.1f} steps/s at a speed of 20 ({seen})"  # within 20 %
+        snap = handle.live.snapshot()
+        assert snap.step / snap.elapsed == pytest.approx(20, rel=0.2)  # the page's own steps/s agrees
+    finally:
+        handle.live.stop()
