@@ -11,10 +11,10 @@ import streamlit as st
 
 from gru_core.runner import apply_server_args
 from gru_ui.race.sidebar import init_session
-from gru_ui.shell import init_display
+from gru_ui.shell import init_display, sidebar_state
 
 st.set_page_config(
-    page_title="GRU Optimizer Lab", page_icon="🏁", layout="wide", initial_sidebar_state="expanded"
+    page_title="GRU Optimizer Lab", page_icon="🏁", layout="wide", initial_sidebar_state=sidebar_state()
 )
 apply_server_args(sys.argv[1:])  # `streamlit run app.py -- --backend dask --scheduler tcp://…` (README)
 init_display()

@@ -116,6 +116,21 @@ def init_display() -> None:
 
 def _copy_toggle(widget_key: str, key: str) -> None:
     st.session_state[key] = bool(st.session_state.get(widget_key))
+    if key == PRESENT_KEY and not st.session_state[key]:
+        st.session_state[SIDEBAR_KEY] = "expanded"  # presentation over: the sidebar comes back
+
+
+SIDEBAR_KEY = "_sidebar_state"  # session key: the sidebar's state for app.py's page config ("expanded"/"collapsed")
+
+
+def _hide_sidebar() -> None:
+    st.session_state[SIDEBAR_KEY] = "collapsed"
+
+
+def sidebar_state() -> str:
+    """The sidebar's state for ``st.set_page_config``.  Streamlit acts when it changes, so "collapsed" stays
+    (the › arrow still brings the sidebar back) until presentation mode is turned off."""
+    return st.session_state.get(SIDEBAR_KEY, "expanded")
 
 
 def display_toggles() -> None:
@@ -135,11 +150,16 @@ def display_toggles() -> None:
         st.session_state[wkey] = bool(st.session_state[key])
         st.toggle(label, key=wkey, on_change=_copy_toggle, args=(wkey, key), help=help_text)
     if st.session_state.get(PRESENT_KEY):
+        st.button("⇤ Hide this sidebar", key="btn.hide_sidebar", on_click=_hide_sidebar,
+                  help="More room for the charts on a projector. The › arrow at the top left brings it "
+                  "back.")  # fmt: skip
         st.html(
             "<style>section.main .block-container, [data-testid='stMainBlockContainer'] {font-size: 1.2rem;}"
             "[data-testid='stMainBlockContainer'] [data-testid='stMarkdownContainer'] p,"
             "[data-testid='stMainBlockContainer'] [data-testid='stMarkdownContainer'] li {font-size: 1.2rem;}"
             "[data-testid='stMainBlockContainer'] [data-testid='stCaptionContainer'] {font-size: 1.05rem;}"
+            "[data-testid='stMainBlockContainer'] [data-testid='stDataFrame'],"
+            "[data-testid='stMainBlockContainer'] [data-testid='stTable'] {zoom: 1.25;}"
             "</style>"
         )
 

@@ -74,3 +74,18 @@ def test_presentation_mode_from_the_link_keeps_every_button_label_whole(server, 
         assert "present" in _query(page)
     finally:
         page.context.close()
+
+
+def test_presentation_mode_can_hide_the_sidebar(server, browser):
+    page = _open(browser, server + "/?epochs=5&present=1", 1280, 720)
+    try:
+        right = "() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right"
+        assert page.evaluate(right) > 200  # open
+        page.get_by_role("button", name="⇤ Hide this sidebar").click()
+        page.wait_for_function(f"({right})() <= 1", timeout=15_000)  # off the screen
+        page.wait_for_timeout(1000)
+        assert page.locator(EXCEPTION).count() == 0
+        assert page.get_by_role("button", name="▶ Train").is_visible()
+        page.screenshot(path=str(ARTIFACTS / "teacher-presentation-no-sidebar.png"))
+    finally:
+        page.context.close()

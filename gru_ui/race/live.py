@@ -109,6 +109,9 @@ def loss_figure(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, 
         pauses=snap.pauses,
         steps_per_epoch=handle.n_batches,
     )
+    if present:  # a projector: the legend in one row under the chart, which then takes the full width
+        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.22, "yanchor": "top"},
+                          margin={"b": 150})  # fmt: skip
     return F.present(fig, present)
 
 
