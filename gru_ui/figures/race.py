@@ -225,7 +225,8 @@ def loss_curves(
                     "showarrow": True,
                     "arrowhead": 2,
                     "ax": 40,
-                    "ay": -40,
+                    # below the point: a divergence sits high, under the ⚙ labels at the top (they hid it)
+                    "ay": 45,
                     "font": {"color": color, "size": 15},
                     "bgcolor": "rgba(255,255,255,0.85)",
                     "bordercolor": color,
