@@ -24,7 +24,7 @@ __all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL"
 REBUILD_FACTOR = 5.0  # a live figure is rebuilt at most once per 5× its building time
 # seconds between redraws of the loss curves and status columns while a race runs (GRU_LAB_LIVE_INTERVAL: a
 # slower rate where many pages share one machine's CPU with the browser, e.g. a test of five visitors)
-LIVE_INTERVAL = float(os.environ.get("GRU_LAB_LIVE_INTERVAL", 0.2))
+LIVE_INTERVAL = float(os.environ.get("GRU_LAB_LIVE_INTERVAL", 0.18))
 SHOW_TIMINGS = os.environ.get("GRU_LAB_SHOW_TIMINGS", "") not in ("", "0")  # redraw timings under the curves
 GATES_INTERVAL = 1.5  # seconds between redraws of the gate heatmaps (they change once per epoch)
 PAUSED_INTERVAL = 2.0  # while paused nothing trains: the curves are looked at (and kept alive) less often
