@@ -96,7 +96,10 @@ def test_model_from_bytes_makes_the_windows_of_its_run():
         np.testing.assert_array_equal(m.prepared.arrays(s)[0], ref.arrays(s)[0])
     assert m.label == "Adam #2" and m.source == "m.npz" and m.notes == [] and m.layers == 1
     assert CI.window_config(load_model(data)).lookback == 9
-    assert CI.model_from_bytes(data, "m.npz", SERIES, "sunspots").notes == ["trained on “noisy_sine”"]
+    # the dataset's name for people, not its source key
+    assert CI.model_from_bytes(data, "m.npz", SERIES, "sunspots").notes == ["trained on “Noisy sine wave”"]
+    named = file_of(model, ModelInfo(label="x", series={"name": "tin price, daily"}), lookback=9, horizon=2)
+    assert CI.model_from_bytes(named, "m.npz", SERIES, "sunspots").notes == ["trained on “tin price, daily”"]
     assert CI.model_from_bytes(data, "m.npz", SERIES).notes == []  # a CSV: nothing to compare with
 
 

@@ -123,6 +123,15 @@ def window_config(ck: Checkpoint) -> DataConfig:
     return data
 
 
+def dataset_name(ck: Checkpoint, source: str) -> str:
+    """The name of the data a model was trained on, for people: the file's own record of it (the dataset's name,
+    an uploaded CSV's name), else the registry's name for its source key, else the key."""
+    from gru_core.data.datasets import series_datasets
+
+    series = ck.info.series if isinstance(ck.info.series, dict) else {}
+    return str(series.get("name") or series_datasets().get(source) or source)
+
+
 def model_from_checkpoint(ck: Checkpoint, filename: str, series: pd.Series, series_key: str | None = None,
                           max_window_values: int | None = None) -> InspectedModel:  # fmt: skip
     """A loaded model file and a series → the model and the windows it reads, made as it was trained.
@@ -136,7 +145,7 @@ def model_from_checkpoint(ck: Checkpoint, filename: str, series: pd.Series, seri
         raise InspectorError(f"{len(series):,} values × lookback {data.lookback} is more than this page handles")
     prepared = prepare_run(series, data)
     source = trained_on(ck)
-    notes = [f"trained on “{source[:60]}”"] if source and series_key and source != series_key else []
+    notes = [f"trained on “{dataset_name(ck, source)[:60]}”"] if source and series_key and source != series_key else []
     return InspectedModel(model_label(ck, filename), ck.model, prepared, source=filename, notes=notes)
 
 
