@@ -262,12 +262,12 @@ def test_step_one_epoch_trains_a_whole_epoch_and_pause_before_halts_at_that_step
         halts.append((race.step, race.epoch))
         if len(halts) == 1:
             assert race.step == n + 2  # step n + 3 has not trained yet
-            race.step_epoch()  # halted inside an epoch: the rest of it, then one whole epoch
+            race.step_epoch()  # halted inside an epoch: one epoch's worth of mini-batches from here
         elif len(halts) == 2:
-            race.step_epoch()  # at an epoch's start: exactly one epoch
+            race.step_epoch()
         else:
             race.resume()
-    assert halts == [(n + 2, 1), (3 * n, 3), (4 * n, 4)]
+    assert halts == [(n + 2, 1), (2 * n + 2, 2), (3 * n + 2, 3)]
     assert _numbers(race.result()) == _numbers(small_race(prepared, epochs=6).train())  # halting changes nothing
     late = small_race(prepared, epochs=2)
     late.step = 5

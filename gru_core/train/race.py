@@ -157,9 +157,7 @@ class Race:
         self._cond = threading.Condition()
         self._paused = False
         self._budget: int | None = None  # mini-batches left before pausing again (step mode)
-        self._epoch_ends = 0  # epoch ends to reach before pausing again (step_epoch): 0 = none asked
         self._pause_step: int | None = None  # pause before this step (pause_before)
-        self._pos = 0  # the next mini-batch's index within its epoch (0: at an epoch's start)
         self.paused_seconds = 0.0  # time spent halted in pauses (elapsed time and steps/s leave it out)
         self._halted_since: float | None = None  # when the current pause began (None: not halted)
         self._pending: list[tuple[str, str, float]] = []  # changes asked for, applied before the next step
@@ -192,7 +190,6 @@ class Race:
         with self._cond:
             self._paused = False
             self._budget = None
-            self._epoch_ends = 0
             self._cond.notify_all()
 
     def step_batches(self, k: int = 1) -> None:
@@ -205,12 +202,11 @@ class Race:
             self._cond.notify_all()
 
     def step_epoch(self) -> None:
-        """Train one whole epoch, then pause at its end: from an epoch's start exactly one epoch; halted within
-        an epoch, the rest of it and then one whole epoch (a step always ends at an epoch's end, one new point
-        per curve)."""
+        """Train one whole epoch's worth of mini-batches, then pause: from an epoch's start exactly that epoch;
+        halted within an epoch, the rest of it and as many mini-batches of the next (one new point per curve)."""
+        n_batches = -(-len(self._X_train) // self.train_config.batch_size)
         with self._cond:
-            self._budget = None
-            self._epoch_ends = 1 if self._pos == 0 else 2
+            self._budget = max(1, n_batches)
             self._paused = False
             self._cond.notify_all()
 
@@ -374,7 +370,6 @@ class Race:
             acc = {name: [0.0, 0.0, 0] for name in self.runs}  # loss sum, grad-norm sum, steps
             last_update = {name: (0.0, 0.0) for name in self.runs}
             for start in range(0, N, cfg.batch_size):
-                self._pos = start
                 if self._pause_step is not None and self.step + 1 >= self._pause_step:
                     with self._cond:
                         self._pause_step, self._paused = None, True
@@ -460,13 +455,7 @@ class Race:
                             run.stopped_epoch = epoch
                 run.seconds += time.perf_counter() - t0
                 run.history[-1].seconds = run.seconds
-            self._pos = 0
             yield self._event("epoch", gates=True)
-            if self._epoch_ends:
-                with self._cond:
-                    self._epoch_ends -= 1
-                    if self._epoch_ends == 0:
-                        self._paused = True
         for run in self.runs.values():
             if run.active:
                 run.status = "stopped" if self._stop or self.epoch < cfg.epochs else "finished"

@@ -54,8 +54,8 @@ def control_buttons(problems: bool, running: bool, paused: bool, waiting: bool) 
         "pause": "Halt after the current mini-batch. Everything stays on screen; Resume continues exactly as if "
         "there had been no pause.",
         "resume": "Continue training from where it halted (the same numbers as without the pause).",
-        "step_epoch": "Train one whole epoch, then pause again at its end (halted within an epoch: the rest of it "
-        "first).",
+        "step_epoch": "Train one whole epoch's worth of mini-batches, then pause again (from an epoch's start: that "
+        "epoch).",
         "step_batches": "Train the number of mini-batches on the right, then pause again.",
         "stop": "Cancel: leave the line (nothing trained yet)." if waiting
         else "Stop now: everything trained so far stays on screen.",
