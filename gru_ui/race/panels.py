@@ -258,7 +258,9 @@ def loss_section(handle: RaceHandle, snap: Snapshot) -> None:
     present = presenting()
     fig = L.cached_figure(
         handle, "loss", L.loss_key(handle, snap, log_y, smooth, present),
-        lambda: L.loss_figure(handle, snap, log_y, smooth, present), live=snap.status in L.LIVE_STATUSES,
+        # throttled only while training: a paused race shows its last epoch at once (on a loaded machine the
+        # throttle left a paused chart several epochs behind, which then "grew while paused")
+        lambda: L.loss_figure(handle, snap, log_y, smooth, present), live=snap.status == "running",
         style=(log_y, smooth, present),  # a new view is drawn at once, even mid-race
     )  # fmt: skip
     spec = L.figure_json(handle, "loss", fig)
