@@ -719,7 +719,7 @@ def test_pause_step_change_learning_rate_resume_and_replay_exactly():
     at.button(key="btn.step_epoch").click().run()
     no_exception(at)
     done = handle.live.snapshot()
-    assert done.status == "paused" and done.step % handle.n_batches == 0
+    assert done.status == "paused" and done.step == stepped.step + handle.n_batches  # one epoch's worth
     change = {"step": stepped.step + 1, "optimizer": "Adam", "field": "lr", "old": 0.001, "new": 0.05}
     assert done.interventions == [change]
     assert any(p["changed"] and p["step"] == stepped.step for p in done.pauses)
@@ -731,8 +731,10 @@ def test_pause_step_change_learning_rate_resume_and_replay_exactly():
     at.button(key="btn.resume").click().run()
     assert handle.live.snapshot().status == "running"
     at.button(key="btn.pause").click().run()
-    at.button(key="btn.step_epoch").click().run()
-    assert handle.live.snapshot().status == "paused"
+    here = handle.live.snapshot().step
+    at.number_input(key="ctl.step_k").set_value((-here) % handle.n_batches or handle.n_batches).run()
+    at.button(key="btn.step_batches").click().run()  # to the epoch's end
+    assert handle.live.snapshot().status == "paused" and handle.live.snapshot().step % handle.n_batches == 0
     at.button(key="btn.stop").click().run()
     assert handle.live.join(10)
     at.run()

@@ -563,7 +563,7 @@ def test_inspector_helpers_turn_bytes_into_inspector_data(finished_race):
     # on another series the model is still inspectable, and the page notes where it was trained
     other = mod.model_from_bytes(model_bytes(finished_race, "RMSprop"), "r.npz", load_registry_series("sunspots"),
                                  "sunspots")  # fmt: skip
-    assert other.notes == ["trained on “noisy_sine”"]
+    assert other.notes == ["trained on “Noisy sine wave”"]  # the dataset's name, not its source key
     # hostile and incomplete files raise the errors the page turns into st.error
     with pytest.raises(CheckpointError):
         mod.model_from_bytes(b"\x00" * 100, "x.npz", series)
