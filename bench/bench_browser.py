@@ -85,17 +85,33 @@ def points(page) -> int:
         return 0
 
 
-def first_curve(page, t0: float, timeout: float = 60) -> float:
-    loss = page.locator(LOSS)
-    end = time.perf_counter() + timeout
-    while time.perf_counter() < end:
-        try:
-            if loss.count() and loss.first.evaluate(POINTS) > 0:
-                return time.perf_counter() - t0
-        except Exception:  # noqa: BLE001 - the node is being replaced
-            pass
-        time.sleep(0.05)
-    return float("nan")
+# timed inside the page: the click event's time and the first moment the live chart holds loss points (checked
+# every 10 ms by the page itself).  Polling from Playwright instead measured the poll: each evaluate waits for
+# the renderer's busy main thread (0.3 s a call right after Train).
+WATCH_FIRST_CURVE = """([sel, pts]) => {
+  window.__gruClick = null; window.__gruFirst = null;
+  const count = eval(pts);
+  document.addEventListener('click', () => { if (window.__gruClick === null) window.__gruClick = performance.now(); },
+                            true);
+  const timer = setInterval(() => {
+    const el = document.querySelector(sel);
+    if (el && window.__gruClick !== null && count(el) > 0) {
+      window.__gruFirst = performance.now();
+      clearInterval(timer);
+    }
+  }, 10);
+}"""
+
+
+def watch_first_curve(page) -> None:
+    """Call before clicking Train: the page notes the click and the first curve itself."""
+    page.evaluate(WATCH_FIRST_CURVE, [LOSS, POINTS])
+
+
+def first_curve(page, timeout: float = 60) -> float:
+    """Seconds from the Train click to the first loss points on the page, as the page timed them."""
+    page.wait_for_function("() => window.__gruFirst !== null", timeout=timeout * 1000)
+    return page.evaluate("() => (window.__gruFirst - window.__gruClick) / 1000")
 
 
 def headless_steps_per_second(epochs: int, hidden: int) -> float:
@@ -171,9 +187,9 @@ def main(argv=None) -> int:
                 browser.close()
                 return 0
             page = open_race(browser, url, query)
+            watch_first_curve(page)
             page.get_by_role("button", name="▶ Train").click()
-            t0 = time.perf_counter()
-            first = first_curve(page, t0)
+            first = first_curve(page)
             loss = page.locator(LOSS).first
             loss.evaluate(COUNT_REDRAWS)
             window = 2.0 if args.quick else 5.0
@@ -190,17 +206,11 @@ def main(argv=None) -> int:
                   f"(target ≥ 0.9)")  # fmt: skip
             page.context.close()
             pages = [open_race(browser, url, query) for _ in range(4)]
-            starts = []
+            for pg in pages:
+                watch_first_curve(pg)
             for pg in pages:
                 pg.get_by_role("button", name="▶ Train").click()
-                starts.append(time.perf_counter())
-            firsts = [float("nan")] * len(pages)
-            end = time.perf_counter() + 90
-            while time.perf_counter() < end and any(f != f for f in firsts):  # NaN: not seen yet
-                for k, pg in enumerate(pages):
-                    if firsts[k] != firsts[k] and points(pg) > 0:
-                        firsts[k] = time.perf_counter() - starts[k]
-                time.sleep(0.05)
+            firsts = [first_curve(pg, timeout=90) for pg in pages]
             before = [points(pg) for pg in pages]
             time.sleep(2.0)
             grew = [points(pg) > b for pg, b in zip(pages, before)]

@@ -385,9 +385,12 @@ class ProcessBackend:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the runner has been shut down")
-            w = next((w for w in self._slots if w.handle is None and not (w.dead or w.reaped)), None)
-            if w is None:
+            free = [w for w in self._slots if w.handle is None and not (w.dead or w.reaped)]
+            if not free:
                 raise RuntimeError("no free worker process")
+            # a worker that has connected first: one still starting (a fresh server's first race) waits for
+            # its imports, a second or more on a busy machine
+            w = next((w for w in free if w.connected.is_set()), free[0])
             cls = ProcessSweepHandle if isinstance(job, SweepJob) else ProcessRaceHandle
             handle = cls(w, uuid.uuid4().hex, job)
             w.handle = handle
