@@ -51,8 +51,14 @@ def curves_panel() -> None:
 
 def gates_panel() -> None:
     h: R.RaceHandle | None = st.session_state.get("race")
-    if h is not None:
-        P.live_gates(h, h.live.snapshot())
+    if h is None:
+        return
+    snap = h.live.snapshot()
+    if st.session_state.get(IN_FULL_RUN) and snap.status == "running" and not h.gates_drawn:
+        st.caption("The gate heatmaps appear with the next refresh.")  # the curves first (browser: 1.2 → 0.9 s)
+        return
+    h.gates_drawn = True
+    P.live_gates(h, snap)
 
 
 # ---- the page --------------------------------------------------------------------------------------------

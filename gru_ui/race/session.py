@@ -321,6 +321,7 @@ class RaceHandle:
     rid: int = field(default_factory=itertools.count(1).__next__)  # distinct per race: widget keys
     initial_from: str | None = None  # the uploaded model file this race continued from
     halt: int | None = None  # the step its scenario halts before (gru_ui.race.steer)
+    gates_drawn: bool = False  # the gate heatmaps have been drawn (the first full run after Train leaves them out)
     final_drawn: bool = False  # a full page run completed after the race ended (the timers are off)
     drawn_status: str | None = None  # the race's status when the last full page run drew the controls
     asked: list[dict] = field(default_factory=list)  # learning rates changed on the page (see changes.set_lr)
