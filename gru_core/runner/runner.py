@@ -33,6 +33,7 @@ from dataclasses import replace
 from gru_core.runner.job import CONTROLS, TERMINAL, RaceJob
 from gru_core.runner.sweep import SWEEP_TERMINAL, QueuedHandle, SweepHandle, SweepJob, sweep_seconds_left
 from gru_core.train.live import Snapshot
+from gru_core.train.race import check_count, check_lr
 
 __all__ = ["BACKENDS", "SERVER_OPTIONS", "JobHandle", "Runner", "apply_server_args", "get_runner", "make_backend"]
 
@@ -124,26 +125,16 @@ class JobHandle(QueuedHandle):
         self._command("step_epoch")
 
     def step_batches(self, k: int = 1) -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
-        self._command("step_batches", k)
+        self._command("step_batches", check_count("k", k))
 
     def pause_before(self, step: int) -> None:
         """Halt just before mini-batch ``step`` trains (e.g. a scenario's learning-rate jump)."""
-        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-            raise ValueError(f"step must be a positive integer, got {step!r}")
-        self._command("pause_before", step)
+        self._command("pause_before", check_count("step", step))
 
     def set_lr(self, name: str, value: float) -> None:
         if name not in self.labels:
             raise ValueError(f"unknown contestant {name!r}; known: {self.labels}")
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"lr must be a number, got {value!r}") from None
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"lr must be a positive finite number, got {value!r}")
-        self._command("set_lr", name, value)
+        self._command("set_lr", name, check_lr(value))
 
     def set_speed(self, steps_per_s: float | None) -> None:
         with self._runner._lock:

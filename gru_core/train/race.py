@@ -88,6 +88,25 @@ class Event:
     forecasts: dict[str, np.ndarray] | None = None  # name -> test predictions in the series' units (N, horizon)
 
 
+
+def check_count(name: str, value: Any) -> int:
+    """A classroom control's count (mini-batches to step, a step to halt before): a positive integer, else
+    ValueError.  Shared by the race and the runner's handles (which refuse a bad value before it travels)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_lr(value: Any) -> float:
+    """A learning rate set mid-race: a positive finite number, else ValueError."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"lr must be a number, got {value!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"lr must be a positive finite number, got {value!r}")
+    return value
+
 class Race:
     """Train several optimizers in lockstep.  See the module docstring."""
 
@@ -194,10 +213,9 @@ class Race:
 
     def step_batches(self, k: int = 1) -> None:
         """Train ``k`` more mini-batches, then pause."""
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        k = check_count("k", k)
         with self._cond:
-            self._budget = int(k)
+            self._budget = k
             self._paused = False
             self._cond.notify_all()
 
@@ -213,21 +231,15 @@ class Race:
     def pause_before(self, step: int) -> None:
         """Halt just before mini-batch step ``step`` (1-based) trains, e.g. before a replayed learning-rate change
         so that a class sees it happen; nothing if that step is already past."""
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
-            raise ValueError(f"step must be a positive integer, got {step!r}")
+        step = check_count("step", step)
         with self._cond:
-            self._pause_step = int(step) if int(step) > self.step else None
+            self._pause_step = step if step > self.step else None
 
     def set_lr(self, name: str, value: float) -> None:
         """Change a contestant's learning rate from the next step on (recorded in ``interventions``)."""
         if name not in self.runs:
             raise ValueError(f"unknown contestant {name!r}; known: {list(self.runs)}")
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"lr must be a number, got {value!r}") from None
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"lr must be a positive finite number, got {value!r}")
+        value = check_lr(value)
         with self._cond:
             self._pending.append((name, "lr", value))
             if self._paused and self.pauses:
