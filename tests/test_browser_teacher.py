@@ -89,3 +89,22 @@ def test_presentation_mode_can_hide_the_sidebar(server, browser):
         page.screenshot(path=str(ARTIFACTS / "teacher-presentation-no-sidebar.png"))
     finally:
         page.context.close()
+
+
+def test_the_divergence_scenario_halts_before_its_jump_and_the_race_is_kept(server, browser):
+    page = _open(browser, server + "/", 1400, 1000)
+    try:
+        page.get_by_role("button", name="Load").nth(1).click()  # the second scenario: learning rate too high
+        page.get_by_text("Learning rate too high: watch RMSprop diverge").nth(1).wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        page.get_by_role("button", name="▶ Train").click()
+        page.get_by_text("Halted by the scenario at step 250").wait_for(timeout=90_000)
+        assert "Paused at epoch 10" in page.locator("h4").filter(has_text="Paused").first.inner_text()
+        assert page.locator(EXCEPTION).count() == 0
+        page.get_by_role("button", name="▶ Resume").click()
+        page.get_by_text("Finished: epoch").first.wait_for(timeout=120_000)
+        page.get_by_text("DIVERGED").first.wait_for(timeout=30_000)  # RMSprop, after the jump it was halted before
+        page.get_by_text("Kept in Run history as runs").wait_for(timeout=30_000)
+        assert page.locator(EXCEPTION).count() == 0
+    finally:
+        page.context.close()
