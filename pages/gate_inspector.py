@@ -15,7 +15,7 @@ from gru_core.classroom.inspector import SPLITS, InspectedModel, inspect_window,
 from gru_core.fmt import num
 from gru_ui.classroom import inspector as I
 from gru_ui.figures import classroom as FC
-from gru_ui.shell import app_frame, chart, display_toggles
+from gru_ui.shell import app_frame, chart, display_toggles, presenting
 
 
 def panel(m: InspectedModel, color: str, slot: str, split: str, index: int, layer: int) -> dict | None:
@@ -119,7 +119,9 @@ def page() -> None:
     if n_layers > 1:
         c3.radio("Layer", list(range(n_layers)), key="insp.layer", horizontal=True, format_func=lambda i: f"{i + 1}")
     index, layer, split = int(ss["insp.window"]) - 1, int(ss["insp.layer"]), str(ss["insp.split"])
-    cols = st.columns(len(models), gap="large")
+    # side by side, or one under the other on a projector: the big letters of presentation mode cut the titles
+    # of charts a third of the screen wide
+    cols = [st.container() for _ in models] if presenting() else st.columns(len(models), gap="large")
     curves = []
     for col, m, slot in zip(cols, models, I.SLOTS):
         with col:

@@ -489,7 +489,7 @@ def saturation_bars(
                 y=v,
                 name=f"{label} saturated",
                 marker={"color": c, "pattern": {"shape": pattern}, "line": {"color": "white", "width": 0.5}},
-                hovertemplate=f"{label}, unit %{{x}}: %{{y:.0f}} % of steps saturated<extra></extra>",
+                hovertemplate=f"{label}, unit %{{x}}: %{{y:.0f}} % of steps saturated (|g − 0.5| > 0.4)<extra></extra>",
             )
         )
     over = f" over {windows} windows" if windows else ""
@@ -502,13 +502,14 @@ def saturation_bars(
             "type": "category",
             "tickfont": {"size": 12 if len(shown) <= 32 else 9},
         },
-        yaxis={"title": {"text": "steps with |g − 0.5| > 0.4 (%)"}, "range": [0, 105]},
+        # short enough for a projector's big letters (the long one ran into the title); the threshold is in the hover
+        yaxis={"title": {"text": "steps saturated (%)"}, "range": [0, 105]},
         legend=_legend_below(-0.3),
-        margin={"l": 90, "r": 20, "t": 60, "b": 130},
+        margin={"l": 90, "r": 20, "t": 80, "b": 130},
     )
     if all(not np.any(np.asarray(t.y) > 0) for t in traces):
         layout["annotations"] = [
-            {"text": "No unit is ever saturated here: every gate stays between 0.1 and 0.9 (it blends).",
+            {"text": "No unit is ever saturated here:<br>every gate stays between 0.1 and 0.9 (it blends).",
              "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.55, "showarrow": False,
              "font": {"size": 16, "color": "#555"}}
         ]  # fmt: skip
