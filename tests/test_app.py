@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _exact import bits
 from streamlit.testing.v1 import AppTest
 
 from gru_core.config import (
@@ -1018,19 +1019,6 @@ def test_explanations_can_be_hidden_and_presentation_mode_enlarges_charts():
 
 
 # ---- the runner: races train outside the web server -------------------------------------------------------
-
-
-def bits(o):
-    """Every number exactly (float.hex), timings left out: bit-for-bit comparisons."""
-    if isinstance(o, dict):
-        return {k: bits(v) for k, v in o.items() if k not in ("seconds", "elapsed")}
-    if isinstance(o, (list, tuple)):
-        return [bits(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return bits(o.tolist())
-    if isinstance(o, (float, np.floating)):
-        return float(o).hex()
-    return o
 
 
 def _first_curve(at: AppTest, handle: R.RaceHandle, timeout: float = 30.0) -> float:

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from _exact import bits
 
 from gru_core.config import RunConfig
 from gru_core.data.source import load_source, prepare_run
@@ -26,19 +27,6 @@ def tiny_config(epochs: int = 4, **train) -> RunConfig:
 def tiny_race(cfg: RunConfig, log_every: int = 0) -> Race:
     prepared = prepare_run(load_source(cfg.data), cfg.data)
     return Race(prepared, cfg.model_config(), cfg.race_contestants(), cfg.train_config(log_every=log_every))
-
-
-def bits(o):
-    """Every number exactly (float.hex), timings ("seconds", "elapsed") left out: bit-for-bit comparisons."""
-    if isinstance(o, dict):
-        return {k: bits(v) for k, v in o.items() if k not in ("seconds", "elapsed")}
-    if isinstance(o, (list, tuple)):
-        return [bits(v) for v in o]
-    if isinstance(o, np.ndarray):
-        return bits(o.tolist())
-    if isinstance(o, (float, np.floating)):
-        return float(o).hex()
-    return o
 
 
 def wait_for(pred, timeout: float = 30.0, what: str = "condition"):
