@@ -49,6 +49,16 @@ def curves_panel() -> None:
     P.live_curves(h, snap)
 
 
+def status_panel() -> None:
+    h: R.RaceHandle | None = st.session_state.get("race")
+    if h is None:
+        return
+    snap = h.live.snapshot()
+    if not st.session_state.get(IN_FULL_RUN) and P.lr_controls_stale(h, snap):
+        st.rerun()  # a replayed change or a divergence since the learning-rate controls were drawn
+    P.live_status(h, snap)
+
+
 def gates_panel() -> None:
     h: R.RaceHandle | None = st.session_state.get("race")
     if h is None:
@@ -183,6 +193,9 @@ def race_view(handle: R.RaceHandle, key: str, choice: DataChoice, prepared, stat
     st.fragment(curves_panel, run_every=L.interval(status))()
     if status in L.WAITING_STATUSES:
         return  # nothing trained yet: the sections below appear when the race starts
+    P.loss_view_controls()
+    st.fragment(status_panel, run_every=L.status_interval(status))()
+    P.lr_controls(handle, handle.live.snapshot())
     st.subheader("Inside the GRU: gate activations")
     st.fragment(gates_panel, run_every=L.GATES_INTERVAL if status == "running" else None)()
     snap = handle.live.snapshot()

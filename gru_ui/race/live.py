@@ -17,15 +17,16 @@ from gru_ui import figures as F
 from .changes import changes
 from .session import RaceHandle
 
-__all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL", "QUEUED_INTERVAL", "REBUILD_FACTOR",
-           "WAITING_STATUSES", "cached_figure", "figure_json", "gate_figure", "gate_key", "interval", "loss_figure",
-           "loss_key"]  # fmt: skip
+__all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL", "QUEUED_INTERVAL",
+           "REBUILD_FACTOR", "STATUS_INTERVAL", "WAITING_STATUSES", "cached_figure", "figure_json", "gate_figure",
+           "gate_key", "interval", "loss_figure", "loss_key", "status_interval"]  # fmt: skip
 
 REBUILD_FACTOR = 5.0  # a live figure is rebuilt at most once per 5× its building time
 # seconds between redraws of the loss curves and status columns while a race runs (GRU_LAB_LIVE_INTERVAL: a
 # slower rate where many pages share one machine's CPU with the browser, e.g. a test of five visitors)
 LIVE_INTERVAL = float(os.environ.get("GRU_LAB_LIVE_INTERVAL", 0.18))
 SHOW_TIMINGS = os.environ.get("GRU_LAB_SHOW_TIMINGS", "") not in ("", "0")  # redraw timings under the curves
+STATUS_INTERVAL = 0.6  # seconds between redraws of the status columns (their widgets cost the browser most)
 GATES_INTERVAL = 1.5  # seconds between redraws of the gate heatmaps (they change once per epoch)
 PAUSED_INTERVAL = 2.0  # while paused nothing trains: the curves are looked at (and kept alive) less often
 QUEUED_INTERVAL = 0.5  # seconds between looks at a race waiting in line (its place, its wait, its start)
@@ -42,6 +43,12 @@ def interval(status: str | None) -> float | None:
     if status in WAITING_STATUSES:
         return QUEUED_INTERVAL
     return None
+
+
+def status_interval(status: str | None) -> float | None:
+    """Seconds between redraws of the status columns (None: the race no longer changes)."""
+    every = interval(status)
+    return None if every is None else max(every, STATUS_INTERVAL)
 
 
 def cached_figure(

@@ -33,8 +33,9 @@ from .session import RaceHandle, batches_per_epoch, configured_lr, heartbeat, pr
 from .sidebar import DataChoice
 from .upload import series_label, series_units
 
-__all__ = ["VIEW_KEYS", "forecast_section", "live_curves", "live_gates", "lr_key", "models_section", "preset_note",
-           "presets_section", "preview_section", "replay_note", "results_section"]  # fmt: skip
+__all__ = ["VIEW_KEYS", "forecast_section", "live_curves", "live_gates", "live_status", "loss_view_controls",
+           "lr_controls", "lr_controls_stale", "lr_key", "models_section", "preset_note", "presets_section",
+           "preview_section", "replay_note", "results_section"]  # fmt: skip
 
 VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", "hstep": "view.hstep"}
 WINNER_ROW = "background-color: #fff3c4; font-weight: 700"  # the results table's ★ row
@@ -210,51 +211,99 @@ def _status_rows(run: dict, snap: Snapshot, lr_now: str) -> list[tuple[str, str]
     ]
 
 
+def _status_column(handle: RaceHandle, snap: Snapshot, name: str, color: str) -> str:
+    """One optimizer's status as one markdown block: name, state, figures and a progress bar (one element, not
+    five: the browser redraws it every refresh)."""
+    run = snap.runs.get(name) or {}
+    status = run.get("status") or ("training" if snap.status in L.LIVE_STATUSES else "waiting")
+    if status == "running" and snap.status == "paused":
+        status = "paused"
+    if status == "diverged":
+        state = f":red[**✖ DIVERGED** at step {run.get('diverged_step')} (epoch {run.get('diverged_epoch')})]"
+    elif status == "early_stopped":
+        state = f"**⏹ early stop** after epoch {run.get('epoch')} (best: {run.get('best_epoch')})"
+    else:
+        state = f"**{STATUS_TEXT.get(status, status)}**"
+    lr_now = num(run.get("lr"), 3)
+    if name in {iv["optimizer"] for iv in C.pending_changes(handle, snap)}:
+        lr_now += f" → {num(C.base_lrs(handle, snap).get(name), 3)} from the next step"
+    rows = "\n".join(f"- {a}: **{b}**" for a, b in _status_rows(run, snap, lr_now))
+    done = max(0.0, min(1.0, float(progress(handle, snap, name))))
+    return (
+        f"<div style='border-left:8px solid {color};padding-left:10px'><span style='font-size:1.35em;"
+        f"font-weight:700;color:{color}'>{html.escape(name)}</span></div>\n\n{state}\n\n{rows}\n\n"
+        f"<div role='progressbar' aria-valuenow='{round(100 * done)}' aria-valuemin='0' aria-valuemax='100' "
+        f"style='height:6px;border-radius:3px;background:rgba(128,128,128,.25)'><div style='height:6px;"
+        f"border-radius:3px;width:{100 * done:.1f}%;background:{color}'></div></div>"
+    )
+
+
 def status_columns(handle: RaceHandle, snap: Snapshot) -> None:
-    """Side by side, one column per optimizer: epoch, losses, gradient norm, update size, learning rate
-    (a live control while the race goes on), progress, status."""
+    """Side by side, one column per optimizer: state, epoch, losses, gradient norm, update size, learning rate,
+    progress.  The learning-rate controls under them are drawn by the full page run (:func:`lr_controls`)."""
     names = handle.labels
     per_row = min(len(names), 3)
-    base = C.base_lrs(handle, snap)
-    pending = {iv["optimizer"] for iv in C.pending_changes(handle, snap)}
     for start in range(0, len(names), per_row):
         for j, (col, name) in enumerate(zip(st.columns(per_row), names[start : start + per_row])):
-            run = snap.runs.get(name) or {}
             color = handle.colors.get(name) or F.color_for(name, start + j)
-            status = run.get("status") or ("training" if snap.status in L.LIVE_STATUSES else "waiting")
-            if status == "running" and snap.status == "paused":
-                status = "paused"
+            col.markdown(_status_column(handle, snap, name, color), unsafe_allow_html=True, help=STATUS_HELP)
+
+
+def _lr_state(handle: RaceHandle, snap: Snapshot) -> dict[str, tuple[float, bool]]:
+    """What the learning-rate controls show: each contestant's learning rate and whether it can change now."""
+    if snap.status not in L.LIVE_STATUSES:
+        return {}
+    base = C.base_lrs(handle, snap)
+    return {
+        name: (base[name], (snap.runs.get(name) or {}).get("status") in (None, "running"))
+        for name in handle.labels
+        if name in handle.contestants
+    }
+
+
+def lr_controls_stale(handle: RaceHandle, snap: Snapshot) -> bool:
+    """True when the learning-rate controls drawn by the last full run no longer match the race (a replayed
+    change, a diverged contestant, the race paused or ended): the page must run again to redraw them."""
+    return _lr_state(handle, snap) != handle.lr_drawn
+
+
+def lr_controls(handle: RaceHandle, snap: Snapshot) -> None:
+    """The learning-rate controls under the status columns, while the race goes on.  Drawn by the full page
+    run only: a widget redrawn with the live figures at every refresh costs the browser more than the chart."""
+    state = _lr_state(handle, snap)
+    handle.lr_drawn = state
+    names = [n for n in handle.labels if n in state]
+    per_row = min(len(handle.labels), 3)
+    for start in range(0, len(names), per_row):
+        for j, (col, name) in enumerate(zip(st.columns(per_row), names[start : start + per_row])):
             with col:
-                st.markdown(f"<div style='border-left:8px solid {color};padding-left:10px'><span style='font-size:"
-                            f"1.35em;font-weight:700;color:{color}'>{html.escape(name)}</span></div>",
-                            unsafe_allow_html=True)  # fmt: skip
-                if status == "diverged":
-                    st.markdown(f":red[**✖ DIVERGED** at step {run.get('diverged_step')} "
-                                f"(epoch {run.get('diverged_epoch')})]")  # fmt: skip
-                elif status == "early_stopped":
-                    st.markdown(f"**⏹ early stop** after epoch {run.get('epoch')} (best: {run.get('best_epoch')})")
-                else:
-                    st.markdown(f"**{STATUS_TEXT.get(status, status)}**")
-                lr_now = num(run.get("lr"), 3)
-                if name in pending:
-                    lr_now += f" → {num(base.get(name), 3)} from the next step"
-                st.markdown("\n".join(f"- {a}: **{b}**" for a, b in _status_rows(run, snap, lr_now)),
-                            help=STATUS_HELP)  # fmt: skip
-                st.progress(progress(handle, snap, name))
-                if snap.status in L.LIVE_STATUSES and name in handle.contestants:
-                    lr_control(handle, snap, name, start + j, base[name])
+                lr_control(handle, snap, name, start + j, state[name][0])
     if st.session_state.get("lr_error"):
         st.error(st.session_state.pop("lr_error"))
 
 
-def loss_section(handle: RaceHandle, snap: Snapshot) -> None:
+def loss_view_controls() -> None:
+    """How the loss chart is drawn (log scale, smoothing) and how to read it: drawn by the full page run, not by
+    the fast live fragment (widgets redrawn five times a second cost the browser more than the chart)."""
     st.session_state.setdefault(VIEW_KEYS["log"], True)
     c1, c2, _ = st.columns([1, 2, 3])
-    log_y = c1.toggle("log scale", key=VIEW_KEYS["log"],
-                      help="Loss on a logarithmic axis: late progress and small differences stay visible.")  # fmt: skip
-    smooth = c2.slider("smoothing (display only)", 0.0, 0.95, key=VIEW_KEYS["smooth"], step=0.05,
-                       help="Exponential moving average of the drawn curves; the raw curves stay faint "
-                       "underneath.")  # fmt: skip
+    c1.toggle("log scale", key=VIEW_KEYS["log"],
+              help="Loss on a logarithmic axis: late progress and small differences stay visible.")  # fmt: skip
+    c2.slider("smoothing (display only)", 0.0, 0.95, key=VIEW_KEYS["smooth"], step=0.05,
+              help="Exponential moving average of the drawn curves; the raw curves stay faint underneath.")  # fmt: skip
+    explain(
+        "Solid: training loss (mean over each epoch's mini-batches). Dashed: validation loss on data the "
+        "optimizer never trains on. ★ best validation epoch · ┃ early stop · ✖ divergence · ⚙ a learning rate "
+        "changed by hand · ‖ a pause in which something changed. Look for: which colour falls faster, and "
+        "whether a dashed curve turns back up while its solid one keeps falling (the model has started to "
+        "memorise the training data)."
+    )
+
+
+def loss_chart(handle: RaceHandle, snap: Snapshot) -> None:
+    """The live loss chart, drawn as :func:`loss_view_controls` (their values in the session) ask."""
+    log_y = bool(st.session_state.get(VIEW_KEYS["log"], True))
+    smooth = float(st.session_state.get(VIEW_KEYS["smooth"], 0.0))
     present = presenting()
     fig = L.cached_figure(
         handle, "loss", L.loss_key(handle, snap, log_y, smooth, present),
@@ -265,19 +314,20 @@ def loss_section(handle: RaceHandle, snap: Snapshot) -> None:
     )  # fmt: skip
     spec = L.figure_json(handle, "loss", fig)
     live_plotly_chart(fig, key="live-loss", config=F.chart_config("loss-curves"), spec=spec)
+
+
+def live_status(handle: RaceHandle, snap: Snapshot) -> None:
+    """The slower-moving part of a live race: the learning-rate changes so far and the per-optimizer columns
+    (with their learning-rate controls)."""
+    if snap.status in L.WAITING_STATUSES and snap.status != "idle":
+        return
     shown = C.changes(handle, snap)
     if shown:
         lines = C.describe_interventions(shown, handle.n_batches)
         pend = [" (from the next step)" if iv.get("pending") else "" for iv in shown]
         st.markdown("**⚙ Learning-rate changes in this run:** "
                     + " · ".join(html.escape(t) + p for t, p in zip(lines, pend)))  # fmt: skip
-    explain(
-        "Solid: training loss (mean over each epoch's mini-batches). Dashed: validation loss on data the "
-        "optimizer never trains on. ★ best validation epoch · ┃ early stop · ✖ divergence · ⚙ a learning rate "
-        "changed by hand · ‖ a pause in which something changed. Look for: which colour falls faster, and "
-        "whether a dashed curve turns back up while its solid one keeps falling (the model has started to "
-        "memorise the training data)."
-    )
+    status_columns(handle, snap)
 
 
 def _cancel(handle: RaceHandle) -> None:
@@ -295,8 +345,8 @@ def waiting_view(handle: RaceHandle, snap: Snapshot) -> None:
 
 
 def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
-    """The fast-moving part of a live race: status line, loss curves and the per-optimizer columns (or, while
-    it waits in line for a worker, its place and wait)."""
+    """The fast-moving part of a live race: status line and loss curves (or, while it waits in line for a worker,
+    its place and wait).  Nothing else: each element here is redrawn by the browser five times a second."""
     t0 = time.perf_counter()
     heartbeat(handle.live)
     if snap.status in L.WAITING_STATUSES and snap.status != "idle":
@@ -320,8 +370,7 @@ def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
     if snap.status == "error":
         st.error(f"Training failed: {snap.error or 'the race ended with an error'}. Press ▶ Train to start "
                  "again.")  # fmt: skip
-    loss_section(handle, snap)
-    status_columns(handle, snap)
+    loss_chart(handle, snap)
     ms = (time.perf_counter() - t0) * 1000
     handle.redraw_ms = ms if handle.redraw_ms is None else 0.7 * handle.redraw_ms + 0.3 * ms
     if snap.status in L.LIVE_STATUSES and L.SHOW_TIMINGS:  # for developers: GRU_LAB_SHOW_TIMINGS=1

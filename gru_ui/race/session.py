@@ -327,6 +327,7 @@ class RaceHandle:
     asked: list[dict] = field(default_factory=list)  # learning rates changed on the page (see changes.set_lr)
     iv_seen: int = 0  # interventions already copied into the page's replay list
     lr_shown: dict[str, float] = field(default_factory=dict)  # name -> lr the live control was synced to
+    lr_drawn: dict = field(default_factory=dict)  # name -> (lr, changeable) as the last full run drew the controls
     models: dict[str, Any] | None = None  # the trained models (read from the runner's files) while nothing trains
     redraw_ms: float | None = None  # smoothed wall time of one redraw of the live curves
     gates_ms: float | None = None  # … and of the gate heatmaps
