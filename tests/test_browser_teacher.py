@@ -5,6 +5,7 @@ projector's 1024×768 and 1280×720.  Shared harness: ``tests/_browser.py``; scr
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -12,7 +13,8 @@ from _browser import ARTIFACTS, EXCEPTION, chromium_browser, streamlit_server
 
 PAGES = ("How a GRU works", "Gate inspector", "Vanishing gradients", "Optimizer lab", "Sweep", "Run history")
 CUT = """els => els.filter(b => b.offsetParent !== null).flatMap(b =>
-    [b, ...b.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0)
+    [b, ...b.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0
+                                                    && e.innerText.trim() !== '')
       .map(() => b.innerText.trim())).filter((t, i, a) => a.indexOf(t) === i)"""
 
 
@@ -66,12 +68,17 @@ def test_presentation_mode_from_the_link_keeps_every_button_label_whole(server, 
     page = _open(browser, server + "/?epochs=5&present=1", width, height)
     try:
         assert page.get_by_label("Presentation mode").first.is_checked()  # it travelled with the link
-        main = page.locator("[data-testid='stMain'] button")
+        main = page.locator("[data-testid='stMain'] button, [data-testid='stMain'] [data-testid='stCheckbox']")
         cut = main.evaluate_all(CUT)
+        train = page.get_by_role("button", name="▶ Train").bounding_box()
+        links = [li.inner_text() for li in page.locator("[data-testid='stTopNavLink']").all() if li.is_visible()]
+        folded = page.get_by_text(re.compile(r"^\d+ more$"))
         page.get_by_role("button", name="▶ Train").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / f"teacher-presentation-{width}x{height}.png"))
         assert cut == [], f"labels cut at {width}×{height}: {cut}"
         assert "present" in _query(page)
+        assert train["y"] + train["height"] <= height, f"Train is below the first screen ({train})"
+        assert len(links) == 7 and not (folded.count() and folded.first.is_visible()), links  # no "3 more"
     finally:
         page.context.close()
 

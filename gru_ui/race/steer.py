@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from gru_core.config import RunConfig
-from gru_ui.shell import init_settings
+from gru_ui.shell import init_settings, presenting
 
 from . import settings as S
 
@@ -43,8 +43,6 @@ SHORTCUTS_TEXT = ("Keyboard: " + ", ".join(f"**{b[3]}** {b[1].split(' ', 1)[1].l
 def control_buttons(problems: bool, running: bool, paused: bool, waiting: bool) -> tuple[dict[str, bool], int]:
     """Train, Pause, Resume, Step (one epoch / k mini-batches) and Stop in one row, each with a keyboard shortcut;
     in presentation mode with short labels, so that no label is cut at 1024 px.  Returns (clicked by key, k)."""
-    from gru_ui.shell import presenting
-
     short = presenting()
     enabled = {"train": not (problems or running), "pause": running and not paused and not waiting,
                "resume": paused, "step_epoch": paused, "step_batches": paused, "stop": running}  # fmt: skip
@@ -95,7 +93,11 @@ def _on_speed() -> None:
 def steering() -> None:
     """The speed slider (applied at once to a running race) and the "start paused" box."""
     init_settings({SPEED_KEY: 0, START_PAUSED_KEY: False, KEEP_KEY: True})
-    c_speed, c_paused, c_keep = st.columns([3, 1.3, 1.6], vertical_alignment="bottom")
+    if presenting():  # big type: the two boxes on their own row, their labels whole at 1024 px
+        c_speed = st.container()
+        c_paused, c_keep, _ = st.columns([1, 1.3, 0.5], vertical_alignment="bottom")
+    else:
+        c_speed, c_paused, c_keep = st.columns([3, 1.3, 1.6], vertical_alignment="bottom")
     c_speed.select_slider(
         "Speed", SPEEDS, key=SPEED_KEY, format_func=speed_label, on_change=_on_speed,
         help="Mini-batch steps per second, for a class to follow: slow motion on the left. Applies at once to a "
