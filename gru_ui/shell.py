@@ -322,12 +322,52 @@ def store_picker(help_text: str, caption: str, on_change: Callable[[], None] | N
     st.caption(caption.format(path=ss[STORE_KEY]))
 
 
+class KeptFile:
+    """An uploaded file kept in the session (its name and bytes), read like Streamlit's ``UploadedFile``."""
+
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def _kept_key(key: str) -> str:
+    return f"_kept.upload.{key}"
+
+
+def _upload_changed(key: str) -> None:
+    """The visitor uploaded a file (kept in the session) or removed it with ✕ (forgotten)."""
+    up = st.session_state.get(key)
+    if up is None:
+        st.session_state.pop(_kept_key(key), None)
+    else:
+        st.session_state[_kept_key(key)] = KeptFile(up.name, up.getvalue())
+
+
 def csv_uploader(key: str, help_text: str) -> Any:
-    """The CSV file box every page uses, with the server's limits (:data:`UPLOAD_MB`, :data:`UPLOAD_ROWS`)."""
-    return st.file_uploader(
+    """The CSV file box every page uses, with the server's limits (:data:`UPLOAD_MB`, :data:`UPLOAD_ROWS`).
+
+    The file outlives the page: Streamlit empties a file box when its page is left, so the last uploaded file
+    is kept in the session and used again on return (a :class:`KeptFile`), until the visitor removes it or
+    uploads another."""
+    up = st.file_uploader(
         f"CSV file (at most {UPLOAD_MB} MB, {UPLOAD_ROWS:,} rows)",
         type=["csv", "txt", "tsv"],
         key=key,
         max_upload_size=UPLOAD_MB,
+        on_change=_upload_changed,
+        args=(key,),
         help="One row per date; a date column (optional) and at least one numeric column. " + help_text,
     )
+    if up is not None:
+        if _kept_key(key) not in st.session_state:  # uploaded before this rule existed, or set by a test
+            st.session_state[_kept_key(key)] = KeptFile(up.name, up.getvalue())
+        return up
+    kept = st.session_state.get(_kept_key(key))
+    if kept is not None:
+        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        c1.caption(f"Using **{kept.name}**, uploaded earlier in this session. Upload another file to replace it.")
+        c2.button("✕", key=f"{key}.forget", help=f"Forget {kept.name}", on_click=st.session_state.pop,
+                  args=(_kept_key(key), None))  # fmt: skip
+    return kept

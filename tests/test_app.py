@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from _exact import bits
 from streamlit.testing.v1 import AppTest
@@ -1214,6 +1215,29 @@ def test_the_race_settings_survive_a_visit_to_every_other_page(tmp_path, monkeyp
         assert race_settings(at) == before, page
         assert dict(at.query_params) == url, page
         assert "SGD vs Adam" in at.title[0].value, (page, at.title[0].value)
+
+
+def test_an_uploaded_csv_is_still_used_after_a_visit_to_another_page(tmp_path, monkeypatch):
+    """Streamlit empties a file box whose page is left; the session keeps the file until it is removed."""
+    monkeypatch.setenv("GRU_LAB_STORE", str(tmp_path / "runs.sqlite"))
+    days = pd.date_range("2020-01-01", periods=200, freq="D").strftime("%Y-%m-%d")
+    data = ("date,price\n" + "\n".join(f"{d},{10 + i % 7}" for i, d in enumerate(days))).encode()
+    at = make_app(data="csv", epochs="2", hidden="4")
+    at.file_uploader(key="upload").set_value(("prices.csv", data, "text/csv")).run()
+    at.selectbox(key=S.wkey("column")).set_value("price").run()
+    assert not at.button(key="btn.train").disabled, texts(at.error)
+    at.switch_page("pages/gru_explained.py").run()
+    at.run()
+    at.switch_page("pages/race.py").run()
+    no_exception(at)
+    assert not at.file_uploader(key="upload").value  # the box itself is empty again ...
+    assert "Using **prices.csv**" in texts(at.caption), texts(at.caption)  # ... the session kept the file
+    assert at.selectbox(key=S.wkey("column")).value == "price"
+    assert not at.button(key="btn.train").disabled, texts(at.error)
+    assert train_and_wait(at).series_name == "price"
+    at.button(key="upload.forget").click().run()  # ✕: forgotten, the page asks for a file again
+    assert "Using **prices.csv**" not in texts(at.caption)
+    assert at.button(key="btn.train").disabled
 
 
 # ---- a race a class can steer (issue 14) ---------------------------------------------------------------------
