@@ -374,7 +374,9 @@ class RunStore:
 
     def runs(self, ids: Iterable[int] | None = None, *, include_history: bool = False, **filters: Any) -> pd.DataFrame:
         """One flat row per stored run, oldest first: identity, metrics (``test_mape``, ``val_mse``, …), the
-        swept params as columns, and ``config`` (a readable label of them).
+        swept params as columns, ``config`` (a readable label of them), ``kind`` ("race": a race of the race page,
+        "sweep", or "run": stored on its own), ``link`` (a race's page link, "?…"; else None) and ``race_id`` (the
+        runs of one race share it).
 
         Filters (all optional, combined with AND): ``ids``, ``sweep_id``, ``optimizer`` (registry name, any
         case), ``label``, ``status``, ``cell_key``, ``config_key``, ``seed``, ``dataset``, ``diverged``,
@@ -382,7 +384,9 @@ class RunStore:
         column (list of per-epoch dicts).  The frame feeds :mod:`gru_core.stats` directly.
         """
         where, args = self._where(ids=ids, **filters)
-        cols = ", ".join(_LIST_COLUMNS) + ", params_json" + (", history_json" if include_history else "")
+        cols = (", ".join(_LIST_COLUMNS) + ", params_json" + (", history_json" if include_history else "")
+                + ", json_extract(extra_json, '$.kind') AS kind, json_extract(extra_json, '$.link') AS link"
+                + ", json_extract(extra_json, '$.race_id') AS race_id")
         with self._connect() as con:
             rows = con.execute(f"SELECT {cols} FROM runs{where} ORDER BY id", args).fetchall()
         out = []
@@ -392,11 +396,12 @@ class RunStore:
             if include_history:
                 d["history"] = json.loads(d.pop("history_json") or "[]")
             d["diverged"] = bool(d["diverged"])
+            d["kind"] = d["kind"] or ("sweep" if d["sweep_id"] is not None else "run")  # a live race: "race"
             d["config"] = ", ".join(f"{k}={v}" for k, v in params.items()) if params else "(base)"
             for k, v in params.items():
                 d.setdefault(k, v)
             out.append(d)
-        base = [*_LIST_COLUMNS, "config"] + (["history"] if include_history else [])
+        base = [*_LIST_COLUMNS, "kind", "link", "race_id", "config"] + (["history"] if include_history else [])
         df = pd.DataFrame(out)
         if df.empty:
             return pd.DataFrame(columns=base)

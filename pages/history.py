@@ -55,6 +55,24 @@ def sweeps_section(sweeps: pd.DataFrame) -> None:
         )
 
 
+def races_section(runs: pd.DataFrame) -> None:
+    shown = H.races(runs)
+    if not shown:
+        return
+    limit = LIMITS["compare_runs"]
+    with st.expander(f"Races kept from the Optimizer race page ({len(shown)})", expanded=True):
+        st.markdown("\n".join(
+            f"- **{r['optimizers']}** on {r['dataset']} · {r['status']} · {r['stored']} · runs "
+            f"{', '.join(f'#{i}' for i in r['ids'])}" + (f" · [open its link]({'./' + r['link']})" if r["link"] else "")
+            for r in shown[:limit]
+        ))  # fmt: skip
+        more = f" The newest {limit} of {len(shown)} are listed." if len(shown) > limit else ""
+        st.caption(
+            "The link opens the race page with that race's settings and its learning-rate changes: Train "
+            "reproduces it exactly. Tick its runs in the table below to overlay them with other runs." + more
+        )
+
+
 def filters(runs: pd.DataFrame, sweeps: pd.DataFrame) -> pd.DataFrame:
     ss = st.session_state
     names = H.sweep_names(sweeps)
@@ -155,8 +173,9 @@ def page() -> None:
     ss = st.session_state
     st.title("Run history")
     st.markdown(
-        "Every run trained by a sweep (on the Sweep page or with `python -m gru_core sweep`) is kept here: filter "
-        "them, overlay their loss curves, export them for a spreadsheet or a report, or delete them."
+        "Every race of the Optimizer race page (unless “Keep in Run history” was off) and every run of a sweep (on "
+        "the Sweep page or with `python -m gru_core sweep`) is kept here: filter them, overlay their loss curves, "
+        "export them for a spreadsheet or a report, or delete them."
     )
     msg = ss.get("hist.message")
     if msg:
@@ -169,11 +188,13 @@ def page() -> None:
     runs, sweeps = store.runs(), store.sweeps()
     if runs.empty and sweeps.empty:
         st.info(
-            f"No runs yet in `{ss[STORE_KEY]}`. Run a sweep on the **Sweep** page (the tiny demo grid takes "
-            "seconds) and its runs appear here. If your runs are in another file, give its file name in the sidebar.",
+            f"No runs yet in `{ss[STORE_KEY]}`. Finish a race on the **Optimizer race** page or run a sweep on the "
+            "**Sweep** page (the tiny demo grid takes seconds) and its runs appear here. If your runs are in another "
+            "file, give its file name in the sidebar.",
             icon="🗂️",
         )
         return
+    races_section(runs)
     sweeps_section(sweeps)
     if runs.empty:
         st.info("The sweeps above have no stored runs (yet).")

@@ -1349,7 +1349,11 @@ def test_a_finished_race_is_kept_in_run_history_with_a_link_that_reproduces_it(t
     hist = at.switch_page("pages/history.py").run()
     no_exception(hist)
     shown = "\n".join(str(df.value.to_csv()) for df in hist.dataframe)
-    assert all(f"{i}" in shown for i in ids) and "Adam" in shown
+    assert all(f"{i}" in shown for i in ids) and "Adam" in shown and ",race," in shown
+    races = "\n".join(m.value for m in hist.markdown if "open its link" in m.value).splitlines()
+    assert len(races) == 2, races  # the race and its replay, newest first, each with its link
+    assert all("**Adam vs SGD** on Sine wave" in r and f"(./{record['link']})" in r for r in races), races
+    assert f"runs #{ids[0]}, #{ids[1]}" in races[1], races
     # switched off: nothing more is kept
     kept = RunStore(store).count_runs()
     assert kept == 2 * len(ids)  # the replay was kept too

@@ -6,7 +6,7 @@ projector's 1024×768 and 1280×720.  Shared harness: ``tests/_browser.py``; scr
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urljoin, urlparse
 
 import pytest
 from _browser import ARTIFACTS, EXCEPTION, chromium_browser, streamlit_server
@@ -98,7 +98,7 @@ def test_presentation_mode_can_hide_the_sidebar(server, browser):
         page.context.close()
 
 
-def test_the_divergence_scenario_halts_before_its_jump_and_the_race_is_kept(server, browser):
+def test_the_divergence_scenario_halts_before_its_jump_and_the_race_is_kept_and_its_link_replays_it(server, browser):
     page = _open(browser, server + "/", 1400, 1000)
     try:
         page.get_by_role("button", name="Load").nth(1).click()  # the second scenario: learning rate too high
@@ -112,6 +112,23 @@ def test_the_divergence_scenario_halts_before_its_jump_and_the_race_is_kept(serv
         page.get_by_text("Finished: epoch").first.wait_for(timeout=120_000)
         page.get_by_text("DIVERGED").first.wait_for(timeout=30_000)  # RMSprop, after the jump it was halted before
         page.get_by_text("Kept in Run history as runs").wait_for(timeout=30_000)
+        assert page.locator(EXCEPTION).count() == 0
+        verdict = page.get_by_text(re.compile(r"wins with test RMSE")).first.inner_text()
+        diverged = page.get_by_text(re.compile(r"DIVERGED at step \d+")).first.inner_text()
+        # Run history lists it with its link; the link reproduces it (the recorded jump replayed, no halt)
+        page.get_by_role("link", name="Run history").first.click()
+        page.get_by_text("Races kept from the Optimizer race page").wait_for(timeout=60_000)
+        item = page.locator("li").filter(has_text="Adam vs RMSprop").first
+        assert "RMSprop diverged" in item.inner_text(), item.inner_text()
+        href = item.get_by_role("link", name="open its link").get_attribute("href")
+        page.screenshot(path=str(ARTIFACTS / "teacher-run-history-race.png"))
+        page.goto(urljoin(page.url, href), wait_until="domcontentloaded")
+        page.get_by_role("button", name="▶ Train").wait_for(timeout=90_000)
+        page.wait_for_timeout(1500)
+        page.get_by_role("button", name="▶ Train").click()
+        page.get_by_text("Finished: epoch").first.wait_for(timeout=120_000)
+        assert page.get_by_text(re.compile(r"wins with test RMSE")).first.inner_text() == verdict
+        assert page.get_by_text(re.compile(r"DIVERGED at step \d+")).first.inner_text() == diverged
         assert page.locator(EXCEPTION).count() == 0
     finally:
         page.context.close()

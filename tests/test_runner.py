@@ -185,6 +185,37 @@ def test_a_job_never_reads_as_ended_while_its_thread_is_being_started(monkeypatc
     assert [name for name, ended in seen if ended] == [], seen
 
 
+def test_a_stored_race_links_to_its_live_learning_rate_changes(tmp_path):
+    """The run store's link replays the race as it happened: a change made while it ran joins the link's "iv"."""
+    from urllib.parse import parse_qs
+
+    from gru_core.config import from_query, to_query
+    from gru_core.store import RunStore
+
+    cfg = tiny_config(epochs=3)
+    store = tmp_path / "runs.sqlite"
+    runner = Runner("thread", workers=1)
+    try:
+        handle = runner.submit(RaceJob(cfg, controls=[("pause", ())], store=str(store),
+                                       model_info={"query": to_query(cfg)}))  # fmt: skip
+        wait_for(lambda: handle.snapshot().status == "paused", what="the first pause")
+        handle.step_batches(4)
+        wait_for(lambda: (s := handle.snapshot()).status == "paused" and s.step == 4, what="the pause at step 4")
+        handle.set_lr("Adam", 0.02)
+        handle.resume()
+        assert handle.join(60)
+    finally:
+        runner.shutdown()
+    runs = RunStore(store).runs()
+    assert set(runs["kind"]) == {"race"} and runs["link"].nunique() == 1
+    query = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(runs["link"].iloc[0].lstrip("?")).items()}
+    replayed, notes = from_query(query)
+    assert not notes, notes
+    # applied from the 5th mini-batch on (steps count from 1), as the race recorded it
+    assert [(iv["step"], iv["optimizer"], iv["new"]) for iv in replayed.interventions] == [(5, "Adam", 0.02)]
+    assert "iv" not in to_query(cfg)  # the change came from the live race, not from the configuration
+
+
 def test_a_race_gives_the_same_numbers_on_thread_process_and_dask(dask_client):
     cfg = tiny_config(epochs=4)
     runs = {}

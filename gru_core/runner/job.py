@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from gru_core.config import RunConfig
+from gru_core.config import QUERY_INTERVENTIONS, RunConfig, format_interventions
 from gru_core.data.source import load_source, prepare_run
 from gru_core.jsonio import to_jsonable
 from gru_core.model.files import ModelInfo, save_model_bytes
@@ -103,15 +103,21 @@ class HostedRace:
     def _store_runs(self, result: dict) -> None:
         """The race's runs into the job's run store (training thread, at the end): ``result["stored"]`` = their
         ids."""
+        import uuid
         from urllib.parse import urlencode
 
         from gru_core.store import RunStore
         from gru_core.sweep.run import race_records
 
         cfg, info = self.cfg, dict(self.job.model_info or {})
-        query = info.get("query") or {}
+        query = dict(info.get("query") or {})
+        query.pop(QUERY_INTERVENTIONS, None)  # the link replays the changes that happened (live ones too)
+        applied = [dict(iv) for iv in self.race.interventions if iv.get("field", "lr") == "lr"]
+        if applied:
+            query[QUERY_INTERVENTIONS] = format_interventions(applied)
         series = info.get("series") or {}
-        identity = {"seed": cfg.seed, "params": {}, "kind": "race", "link": "?" + urlencode(query, doseq=True),
+        identity = {"seed": cfg.seed, "params": {}, "kind": "race", "race_id": uuid.uuid4().hex[:12],
+                    "link": "?" + urlencode(query, doseq=True),
                     "interventions": [dict(iv) for iv in self.race.interventions]}  # fmt: skip
         sizes = {f"n_{k}": v for k, v in self.prepared.sizes.items()}
         data_info = {"name": series.get("name") or self.series.attrs.get("name", cfg.data.source),

@@ -17,8 +17,8 @@ from gru_core.store import RunStore
 from gru_ui.sweep.data import dataset_label
 
 __all__ = ["EXPORT_FORMATS", "EXPORT_MIME", "NO_SWEEP", "created_dates", "default_date_range", "delete_runs",
-           "export_name", "export_runs", "filter_runs", "local_time", "overlay_runs", "run_label", "runs_frame",
-           "sweep_names", "sweeps_frame"]  # fmt: skip
+           "export_name", "export_runs", "filter_runs", "local_time", "overlay_runs", "races", "run_label",
+           "runs_frame", "sweep_names", "sweeps_frame"]  # fmt: skip
 
 NO_SWEEP = -1  # the sweep filter's entry for runs stored outside any sweep
 EXPORT_FORMATS = {
@@ -124,10 +124,34 @@ def sweeps_frame(sweeps: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
+def races(runs: pd.DataFrame) -> list[dict]:
+    """The races of the race page among ``runs`` (their runs share one link and one store time), newest first:
+    ``ids``, ``stored``, ``optimizers`` ("Adam vs RMSprop"), ``dataset``, ``status`` ("Adam finished, RMSprop
+    diverged") and ``link`` (the race page's query, "?…", that reproduces it)."""
+    if runs.empty or "kind" not in runs:
+        return []
+    mine = runs[runs["kind"] == "race"]
+    out = []
+    for _, group in mine.groupby(mine["race_id"].fillna(mine["link"].fillna("")), sort=False):
+        created, link = group["created"].iloc[0], group["link"].iloc[0]
+        out.append({
+            "ids": [int(i) for i in group["id"]],
+            "stored": local_time(created),
+            "created": created,
+            "optimizers": " vs ".join(str(v) for v in group["label"]),
+            "dataset": dataset_label(group["dataset"].iloc[0]),
+            "status": ", ".join(f"{lab} {'diverged' if div else st}" for lab, st, div in
+                                zip(group["label"], group["status"], group["diverged"])),  # fmt: skip
+            "link": link if isinstance(link, str) else None,
+        })  # fmt: skip
+    return sorted(out, key=lambda r: str(r["created"]), reverse=True)
+
+
 def runs_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """``RunStore.runs()`` rows as the history page's table shows them (``run`` is the run id)."""
     return pd.DataFrame({
         "run": runs["id"].astype(int),
+        "kind": runs["kind"] if "kind" in runs else "run",
         "sweep": runs["sweep_id"],
         "stored": runs["created"].map(local_time),
         "dataset": runs["dataset"].map(dataset_label),
