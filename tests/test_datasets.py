@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import socket
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from gru_core.data.csv import load_csv
 from gru_core.data.datasets import (
     DATASETS,
+    TIN_CSV,
     DatasetSpec,
     adding_problem,
+    describe_dataset,
     list_datasets,
     load_dataset,
     load_task,
@@ -23,6 +27,8 @@ from gru_core.data.datasets import (
 SERIES = [s.key for s in list_datasets() if s.kind != "task"]
 SYNTHETIC = [s.key for s in list_datasets("synthetic")]
 REAL = [s.key for s in list_datasets("real")]
+TIN_FILE = Path(__file__).resolve().parents[1] / "gru_core" / "data" / "files" / "tin_price.csv"
+STUDY_REPO = "Gated-Recurrent-Unit-GRU-with-Adam-and-RMSProp-Optimization"
 
 
 def test_registry_shape():
@@ -126,6 +132,46 @@ def test_real_series_facts():
     assert nino.index[1] == pd.Timestamp("1950-02-01")
     assert nino.iloc[0] == 23.11 and nino.iloc[1] == 24.20  # Jan and Feb 1950 in the shipped table
     assert 15 < nino.min() and nino.max() < 32  # degrees Celsius
+
+
+def test_tin_bundled_file_is_the_study_csv_as_published():
+    raw = TIN_FILE.read_bytes()
+    assert TIN_CSV == TIN_FILE  # the loader reads the file that ships in the package folder
+    assert raw.startswith(b"\xef\xbb\xbfDate;Close\r\n")  # UTF-8 BOM, ';', CRLF: kept as published
+    assert raw.endswith(b"\r\n") and raw.count(b"\r\n") == raw.count(b"\n") == 1263  # header + 1,262 rows
+
+
+def test_tin_series_facts():
+    tin = load_dataset("tin")
+    assert len(tin) == 1262 and tin.dtype == np.float64 and not tin.isna().any()
+    assert isinstance(tin.index, pd.DatetimeIndex) and tin.index.name == "date"
+    assert tin.index[0] == pd.Timestamp("2019-01-02") and tin.index[-1] == pd.Timestamp("2023-12-29")
+    assert tin.index[1] == pd.Timestamp("2019-01-03")  # "03/01/2019" is day-first (not 1 March)
+    assert (np.diff(tin.index.asi8) > 0).all()  # strictly increasing dates
+    assert tin.iloc[0] == 19482.5
+    last = TIN_FILE.read_bytes().decode("utf-8").strip().split("\r\n")[-1]  # "dd/mm/yyyy;value"
+    day, value = last.split(";")
+    d, m, y = (int(p) for p in day.split("/"))
+    assert tin.index[-1] == pd.Timestamp(year=y, month=m, day=d) and tin.iloc[-1] == float(value)
+    assert 10_000 < tin.min() and tin.max() < 60_000  # USD per tonne
+    assert tin.attrs["units"] == "USD per tonne" and tin.attrs["frequency"] == "daily (trading days)"
+    assert tin.attrs["n_missing"] == 0 and tin.attrs["notes"] == []
+
+
+def test_tin_matches_the_csv_reader_with_detection():
+    tin = load_dataset("tin")
+    detected = load_csv(TIN_FILE)  # separator, BOM, CRLF and day-first dates all detected
+    assert detected.attrs["dayfirst"] is True and detected.attrs["separator"] == ";"
+    np.testing.assert_array_equal(tin.to_numpy(), detected.to_numpy())
+    assert (tin.index == detected.index).all()
+
+
+def test_tin_names_the_study_repository():
+    spec = DATASETS["tin"]
+    assert spec.kind == "real" and spec.params == {}
+    assert STUDY_REPO in spec.source and "London Metal Exchange" in spec.source
+    assert "study" in spec.description and "London Metal Exchange" in spec.description
+    assert STUDY_REPO in describe_dataset("tin")
 
 
 def test_real_series_need_no_network(monkeypatch):

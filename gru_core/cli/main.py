@@ -1,6 +1,6 @@
 """``python -m gru_core``: the subcommands ``compare``, ``sweep``, ``forecast`` and ``datasets``.
 
-    python -m gru_core compare --data tin_price --optimizers adam,rmsprop --flavor keras \\
+    python -m gru_core compare --data tin --optimizers adam,rmsprop --flavor keras \\
         --hidden-size 64 --lookback 20 --epochs 100 --batch-size 64 --lr 0.01 --dropout 0.3 \\
         --split 0.81,0.09,0.10 --patience 3 --seed 123 --json out.json
 

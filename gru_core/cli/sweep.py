@@ -1,6 +1,6 @@
 """``python -m gru_core sweep``: a grid (or random search) × optimizers × seeds, in parallel, stored, summarised.
 
-    python -m gru_core sweep --data tin_price --optimizers adam,rmsprop --flavor keras --init keras \\
+    python -m gru_core sweep --data tin --optimizers adam,rmsprop --flavor keras --init keras \\
         --lookback 20 --split 0.81,0.09,0.10 --split-by series --fit-scaler-on all --dropout 0.3 \\
         --patience 3 --no-restore-best --grid batch_size=32,64,128 --grid epochs=50,100 \\
         --grid lr=0.01,0.001,0.0001 --grid hidden_size=16,32,64 --seeds 3 --json sweep.json --csv sweep.csv

@@ -4,7 +4,9 @@
   set of parameters; RangeIndex.  Sine, noisy sine, sum of sines, square wave, sawtooth, random walk,
   AR(2) and Mackey-Glass chaos.
 * ``kind="real"``: data files that ship inside statsmodels (``statsmodels.datasets``), read from the
-  installed package; nothing is downloaded, ever.  DatetimeIndex (yearly series are dated 1 January).
+  installed package, and the original study's tin price CSV, bundled in ``gru_core/data/files/`` and read
+  with :func:`~gru_core.data.csv.load_csv`; nothing is downloaded, ever.  DatetimeIndex (yearly series
+  are dated 1 January).
 * ``kind="task"``: the adding problem, a long-memory benchmark that is a set of (X, y) samples rather than
   one series.  :func:`load_dataset` refuses it; use :func:`load_task` (or :func:`adding_problem`).
 
@@ -17,10 +19,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from gru_core.data.csv import load_csv
 
 __all__ = [
     "DATASETS",
@@ -318,6 +323,23 @@ def _elnino() -> pd.Series:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Real series shipped with this project (files next to this module, no network)
+# ----------------------------------------------------------------------------------------------------------
+
+_FILES = Path(__file__).parent / "files"
+TIN_CSV = _FILES / "tin_price.csv"
+
+
+def _tin() -> pd.Series:
+    """The study's CSV exactly as published (UTF-8 BOM, CRLF, ``Date;Close``, dd/mm/yyyy), via :func:`load_csv`."""
+    raw = load_csv(TIN_CSV, value_column="Close", date_column="Date", dayfirst=True)
+    s = pd.Series(raw.to_numpy(np.float64), index=pd.DatetimeIndex(raw.index, name="date"))
+    s.attrs["n_missing"] = int(raw.attrs.get("n_missing", 0))
+    s.attrs["notes"] = list(raw.attrs.get("notes", []))
+    return s
+
+
+# ----------------------------------------------------------------------------------------------------------
 # Registry
 # ----------------------------------------------------------------------------------------------------------
 
@@ -439,6 +461,20 @@ DATASETS: dict[str, DatasetSpec] = {
                 "seed": 0,
             },
             mackey_glass,
+        ),
+        DatasetSpec(
+            "tin",
+            "Tin price, LME daily close (2019–2023)",
+            "Daily closing price of tin on the London Metal Exchange, 2019-01-02 to 2023-12-29 (1,262 trading "
+            "days): the series the original GRU study (Adam vs RMSprop) forecast.",
+            "the study's own CSV, published with its code in the repository "
+            "'Gated-Recurrent-Unit-GRU-with-Adam-and-RMSProp-Optimization'; London Metal Exchange daily closing "
+            "prices",
+            "USD per tonne",
+            "daily (trading days)",
+            "real",
+            {},
+            _tin,
         ),
         DatasetSpec(
             "sunspots",
