@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ from gru_core.stats import (
     lr_sensitivity,
     paired_by_config,
     paired_comparison,
+    paired_seeds,
     t_ppf,
     t_sf,
     to_frame,
@@ -236,6 +238,172 @@ def test_paired_by_config_tests_each_configuration_over_its_seeds():
     assert y["mean_diff"] == -2.0 and y["wins_a"] == 1.0
 
 
+# ---- paired over the seeds of one race: order-statistic interval, sign-flip test -----------------------------
+
+
+def brute_force_sign_flip_p(d):
+    """Two-sided sign-flip p by a plain double loop: every sign pattern of |d|, |mean| against the observed."""
+    n = len(d)
+    observed = abs(sum(d) / n)
+    tol = 1e-9 * sum(abs(x) for x in d) / n
+    count = 0
+    for signs in itertools.product((-1, 1), repeat=n):
+        total = 0.0
+        for s, x in zip(signs, d):
+            total += s * abs(x)
+        count += abs(total / n) >= observed - tol
+    return count / 2**n
+
+
+def binomial_coverage(n, k):
+    """P(d_(k) <= median <= d_(n+1-k)) = 1 - 2 P(Binomial(n, 1/2) <= k - 1), summed term by term."""
+    return 1 - 2 * sum(math.comb(n, i) * 0.5**n for i in range(k))
+
+
+@pytest.mark.parametrize("n, seed", [(3, 1), (6, 2), (9, 3), (9, 4)])
+def test_paired_seeds_sign_flip_p_against_brute_force(n, seed):
+    rng = np.random.default_rng(seed)
+    vb = rng.uniform(1.0, 3.0, n)
+    va = vb + rng.normal(-0.3, 0.5, n)
+    out = paired_seeds(va.tolist(), vb.tolist())
+    d = [x - y for x, y in zip(va, vb)]
+    assert out["n"] == n and out["diffs"] == pytest.approx(d, rel=1e-15)
+    assert out["p_value"] == pytest.approx(brute_force_sign_flip_p(d), rel=1e-12)
+    assert out["min_p"] == 2 / 2**n
+
+
+def test_paired_seeds_sign_flip_counts_tied_patterns():
+    # integer differences: several sign patterns reach exactly the observed |sum| = 3; all of them count.
+    # By hand: ±1±1±1 is -3, -1, 1, 3 in 1, 3, 3, 1 of 8 ways; ±2±2 is -4, 0, 4 in 1, 2, 1 of 4 ways.
+    # |sum| >= 3: with 0 only ±3 (2 x 2 = 4 patterns); with +4 all but -3 (7); with -4 all but +3 (7): 18 / 32
+    d = [1.0, -1.0, 2.0, 2.0, -1.0]
+    assert brute_force_sign_flip_p(d) == 18 / 32
+    assert paired_seeds([x + 5 for x in d], [5.0] * 5)["p_value"] == 18 / 32
+    assert paired_seeds([0.0] * 4, [0.0] * 4)["p_value"] == 1.0  # no difference at all
+
+
+@pytest.mark.parametrize("n, seed", [(4, 11), (7, 12), (11, 13), (5, None)])
+def test_paired_seeds_sign_flip_p_against_scipy_permutation_test(n, seed):
+    stats = need("scipy.stats", "scipy")
+    if seed is None:
+        vb = np.full(n, 5.0)
+        va = vb + np.array([1.0, -1.0, 2.0, 2.0, -1.0])  # tied patterns
+    else:
+        rng = np.random.default_rng(seed)
+        vb = rng.uniform(0.5, 2.0, n)
+        va = vb + rng.normal(0.2, 0.4, n)
+    ref = stats.permutation_test(
+        (va, vb), lambda x, y, axis: np.mean(x - y, axis=axis), permutation_type="samples",
+        alternative="two-sided", n_resamples=np.inf,
+    )  # fmt: skip
+    assert paired_seeds(va, vb)["p_value"] == pytest.approx(ref.pvalue, rel=1e-12)
+
+
+def test_paired_seeds_random_sign_flips_beyond_twenty_pairs():
+    rng = np.random.default_rng(5)
+    n = 22  # exact reference by numpy here: 2^22 signed sums, built pair by pair
+    d = rng.normal(0.25, 1.0, n)
+    sums = np.zeros(1)
+    for x in np.abs(d):
+        sums = np.concatenate((sums + x, sums - x))
+    exact = np.mean(np.abs(sums) >= abs(d.sum()) * (1 - 1e-12))
+    assert 0.05 < exact < 0.95  # a p where the sampling error shows
+    out = paired_seeds(d + 1.0, np.ones(n))
+    assert out["min_p"] == 1 / 200_001
+    assert out["p_value"] == pytest.approx(exact, abs=0.006)  # 200,000 draws: standard error <= 0.0012
+    assert paired_seeds(d + 1.0, np.ones(n))["p_value"] == out["p_value"]  # seeded: the same every time
+    far = paired_seeds(np.zeros(25), np.arange(1.0, 26.0))  # exact p would be 2 / 2^25: no draw reaches it
+    assert far["p_value"] == 1 / 200_001
+
+
+@pytest.mark.parametrize("n", [3, 5, 6, 10, 12])
+@pytest.mark.parametrize("confidence", [0.95, 0.90])
+def test_paired_seeds_interval_is_the_order_statistic_interval_with_binomial_coverage(n, confidence):
+    k = 1
+    while k + 1 <= n - k and binomial_coverage(n, k + 1) >= confidence:
+        k += 1
+    rng = np.random.default_rng(n)
+    d = rng.permutation(np.arange(1.0, n + 1.0) * 0.1 - 0.35)  # distinct, shuffled: seed order != sorted order
+    out = paired_seeds(d + 2.0, np.full(n, 2.0), confidence=confidence)
+    s = sorted((x + 2.0) - 2.0 for x in d)  # the differences as the function sees them (a − b)
+    assert out["ci_low"] == s[k - 1] and out["ci_high"] == s[n - k]  # d_(k) and d_(n+1-k), 1-based
+    assert out["ci_level"] == pytest.approx(binomial_coverage(n, k), rel=1e-12)
+    if binomial_coverage(n, 1) >= confidence:
+        assert out["ci_level"] >= confidence and binomial_coverage(n, k + 1) < confidence  # k is the largest
+    assert out["confidence"] == confidence
+
+
+def test_paired_seeds_interval_levels_by_hand():
+    # 1 - 2/2^n for [min, max]: n=3 -> 0.75, n=5 -> 0.9375, n=6 -> 0.96875; n=10: k=2 -> 1 - 2*11/1024
+    levels = {n: paired_seeds(np.arange(n, dtype=float), np.zeros(n))["ci_level"] for n in (2, 3, 5, 6, 10, 12)}
+    assert levels == {2: 0.5, 3: 0.75, 5: 0.9375, 6: 0.96875, 10: 1 - 22 / 1024, 12: 1 - 2 * 79 / 4096}
+    ten = paired_seeds(np.arange(10, dtype=float), np.zeros(10))
+    assert (ten["ci_low"], ten["ci_high"]) == (1.0, 8.0)
+    # a confidence exactly at a coverage keeps that k (>=); a hair above it drops to k = 1
+    at = paired_seeds(np.arange(10, dtype=float), np.zeros(10), confidence=1 - 22 / 1024)
+    above = paired_seeds(np.arange(10, dtype=float), np.zeros(10), confidence=1 - 21.9 / 1024)
+    assert (at["ci_low"], at["ci_high"], at["ci_level"]) == (1.0, 8.0, 1 - 22 / 1024)
+    assert (above["ci_low"], above["ci_high"], above["ci_level"]) == (0.0, 9.0, 1 - 2 / 1024)
+
+
+def test_paired_seeds_excludes_nan_and_inf_pairs_and_counts_them():
+    nan, inf = float("nan"), float("inf")
+    va = [1.0, nan, 3.0, 2.0, None, 4.0, inf]
+    vb = [2.0, 1.0, nan, 2.5, 1.0, 3.0, 1.0]
+    out = paired_seeds(va, vb)
+    assert out["n"] == 3 and out["n_excluded"] == 4
+    assert out["diffs"] == [-1.0, -0.5, 1.0]  # seeds 0, 3, 5 in seed order
+    assert out["wins_a"] == 2 and out["wins_b"] == 1 and out["ties"] == 0
+    assert out["median_diff"] == -0.5
+    with pytest.raises(ValueError, match="equal length"):
+        paired_seeds([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="confidence"):
+        paired_seeds([1.0], [1.0], confidence=1.0)
+
+
+def test_paired_seeds_clear_when_a_wins_every_seed_by_far():
+    vb = [10.0 + 0.1 * i for i in range(10)]
+    va = [v - 3.0 - 0.2 * i for i, v in enumerate(vb)]  # a lower by 3.0 … 4.8 on every seed
+    out = paired_seeds(va, vb)
+    assert out["wins_a"] == 10 and out["wins_b"] == 0 and out["ties"] == 0
+    assert out["clear"] is True and out["better"] == "a"
+    assert out["p_value"] == pytest.approx(2 / 1024, rel=1e-12)  # only the observed pattern and its mirror
+    assert out["ci_high"] < 0 and out["ci_high"] == pytest.approx(-3.2, rel=1e-12)  # d_(9) of -4.8 … -3.0
+    assert out["median_diff"] == pytest.approx(-3.9, rel=1e-12)
+
+
+def test_paired_seeds_unclear_when_differences_change_sign():
+    d = [-0.4, 0.3, -0.1, 0.5, -0.2, 0.2, -0.3, 0.1]
+    out = paired_seeds([1.0 + x for x in d], [1.0] * 8)
+    assert out["ci_low"] < 0 < out["ci_high"] and out["clear"] is False
+    assert out["wins_a"] == 4 and out["wins_b"] == 4
+    assert out["p_value"] > 0.5
+
+
+def test_paired_seeds_one_pair_and_no_pairs():
+    one = paired_seeds([2.0, float("nan")], [3.0, 1.0])
+    assert one["n"] == 1 and one["n_excluded"] == 1 and one["diffs"] == [-1.0]
+    assert one["ci_low"] == one["ci_high"] == -1.0 and one["ci_level"] == 0.0
+    assert one["p_value"] == 1.0 and one["min_p"] == 1.0 and one["clear"] is False and one["better"] == "a"
+    none = paired_seeds([float("nan")], [1.0])
+    assert none["n"] == 0 and none["n_excluded"] == 1 and none["diffs"] == []
+    for key in ("median_diff", "ci_low", "ci_high", "ci_level", "p_value"):
+        assert math.isnan(none[key]), key
+    assert none["clear"] is False and none["better"] is None
+    assert paired_seeds([], [])["n"] == 0
+
+
+def test_paired_seeds_higher_is_better_flips_better_and_wins():
+    va, vb = [0.9, 0.8, 0.95, 0.7], [0.8, 0.85, 0.5, 0.6]  # R²: a higher on 3 of 4 seeds
+    up = paired_seeds(va, vb, lower=False)
+    down = paired_seeds(va, vb, lower=True)
+    assert up["lower"] is False and down["lower"] is True
+    assert (up["wins_a"], up["wins_b"]) == (3, 1) and (down["wins_a"], down["wins_b"]) == (1, 3)
+    assert up["better"] == "a" and down["better"] == "b"  # median difference +0.1: higher is a's win under R²
+    assert up["p_value"] == down["p_value"] and up["ci_low"] == down["ci_low"]
+    assert paired_seeds([1.0, 2.0], [1.0, 2.0], lower=False)["better"] is None  # median 0
+
+
 # ---- model choice: on validation, reported on test ----------------------------------------------------------
 
 
@@ -274,3 +442,39 @@ def test_functions_take_a_dataframe_as_well():
     assert paired_comparison(df, "Adam", "RMSprop") == paired_comparison(records, "Adam", "RMSprop")
     with pytest.raises(ValueError, match="no column"):
         group_stats(df, "test_nonsense")
+
+
+def test_seed_bands_against_a_direct_computation():
+    from gru_core.stats import seed_bands
+
+    rng = np.random.default_rng(3)
+    lengths = [6, 4, 6]  # the second seed stopped early (it ended)
+    values = [rng.uniform(0.1, 2.0, size=(n, 2)) for n in lengths]
+    histories = [{"A": [{"epoch": e + 1, "train_loss": v[e, 0], "val_loss": v[e, 1]} for e in range(len(v))]}
+                 for v in values]  # fmt: skip
+    bands = seed_bands(histories, ended=[True, True, True])["A"]
+    for kind, col in (("train", 0), ("val", 1)):
+        b = bands[kind]
+        assert list(b["epoch"]) == [1, 2, 3, 4, 5, 6]
+        for e in range(6):
+            have = [v[e, col] for v in values if e < len(v)]
+            assert b["n"][e] == len(have)
+            assert b["median"][e] == sorted(have)[len(have) // 2] if len(have) % 2 else b["median"][e] == (
+                sorted(have)[len(have) // 2 - 1] + sorted(have)[len(have) // 2]) / 2
+            assert (b["low"][e], b["high"][e]) == (min(have), max(have))
+    # while seeds still train, the band stops at the last epoch every one of them has reached
+    live = seed_bands(histories, ended=[False, False, True])["A"]["train"]
+    assert list(live["epoch"]) == [1, 2, 3, 4]
+    # a diverged value (inf) is no value
+    histories[0]["A"][0]["train_loss"] = float("inf")
+    b = seed_bands(histories)["A"]["train"]
+    assert b["n"][0] == 2 and b["high"][0] == max(values[1][0, 0], values[2][0, 0])
+
+
+def test_paired_seeds_is_never_clear_below_its_confidence():
+    from gru_core.stats import paired_seeds
+
+    three = paired_seeds([1.0, 1.1, 1.2], [2.0, 2.1, 2.2])  # a better in every seed, but [min, max] covers 75 %
+    assert three["ci_high"] < 0 and three["ci_level"] == 0.75 and not three["clear"]
+    five = paired_seeds([1.0] * 5, [2.0, 2.1, 2.2, 2.3, 2.4], confidence=0.9)  # 93.75 % ≥ 90 %
+    assert five["ci_level"] == 0.9375 and five["clear"] and five["better"] == "a"
