@@ -425,3 +425,42 @@ def test_a_lost_dask_worker_fails_its_race_and_the_cluster_serves_on(dask_client
         assert after.join(60) and after.snapshot().status == "finished", after.snapshot().error
     finally:
         runner.shutdown()
+
+
+def test_a_race_over_seeds_pauses_and_changes_a_learning_rate_at_one_mini_batch_in_every_seed():
+    """Seeds train at their own pace; Pause halts them all at one mini-batch, a live learning-rate change is
+    applied at one mini-batch in every seed, and that recorded change replays each seed exactly on its own."""
+    from gru_core.runner.seeds import SeedRaces
+
+    cfg = tiny_config(epochs=6)
+    cfg.seeds = [0, 1, 2]
+    runner = Runner("thread", workers=3)
+    try:
+        group = SeedRaces(runner, RaceJob(cfg))
+        assert [h.job.run_config.seeds for h in group.handles] == [[0], [1], [2]]
+        wait_for(lambda: all(s.step >= 3 for s in group.seed_snapshots()), what="every seed training")
+        group.pause()
+        snaps = group.seed_snapshots()
+        assert {s.status for s in snaps} == {"paused"} and len({s.step for s in snaps}) == 1, [s.step for s in snaps]
+        assert group.snapshot().status == "paused"
+        group.resume()
+        at = group.set_lr("Adam", 0.02)  # while running
+        assert isinstance(at, int) and at > snaps[0].step
+        assert group.join(60)
+    finally:
+        runner.shutdown()
+    ends = group.seed_snapshots()
+    assert {s.status for s in ends} == {"finished"} and group.snapshot().status == "finished"
+    changes = [[(iv["step"], iv["optimizer"], iv["new"]) for iv in s.interventions] for s in ends]
+    assert changes == [[(at, "Adam", 0.02)]] * 3, changes
+    for seed, seed_snap in zip((0, 1, 2), ends):  # the recorded change replays that seed on its own, exactly
+        alone = cfg.replace()
+        alone.seeds = [seed]
+        prepared = prepare_run(load_source(alone.data), alone.data)
+        race = Race(prepared, alone.model_config(), alone.race_contestants(), alone.train_config(),
+                    interventions=[dict(iv) for iv in seed_snap.interventions])  # fmt: skip
+        result = race.train()
+        for run in result["runs"]:
+            assert bits([r["train_loss"] for r in seed_snap.history[run["name"]]]) == bits(
+                [r["train_loss"] for r in run["history"]]), (seed, run["name"])
+        assert len(result["runs"]) == 2

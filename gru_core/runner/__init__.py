@@ -10,6 +10,8 @@ runner, one queue, three backends.
   cancel, shutdown) and :func:`get_runner`, configured by ``GRU_LAB_BACKEND``, ``GRU_LAB_WORKERS``,
   ``GRU_LAB_SCHEDULER`` (or the server's options ``--backend``, ``--workers``, ``--scheduler``:
   :func:`apply_server_args`).
+* :mod:`~gru_core.runner.seeds`: :class:`SeedRaces`, a race over several seeds (one job per seed, in parallel),
+  steered as one race.
 * :mod:`~gru_core.runner.thread`: the ``thread`` backend (a LiveRace thread, or a sweep's driver thread, here).
 * :mod:`~gru_core.runner.process`: the ``process`` backend (persistent worker processes, replaced when one dies).
 * :mod:`~gru_core.runner.worker`: the worker process's program (``python -m gru_core.runner.worker``).

@@ -116,8 +116,8 @@ class HostedRace:
         if applied:
             query[QUERY_INTERVENTIONS] = format_interventions(applied)
         series = info.get("series") or {}
-        identity = {"seed": cfg.seed, "params": {}, "kind": "race", "race_id": uuid.uuid4().hex[:12],
-                    "link": "?" + urlencode(query, doseq=True),
+        identity = {"seed": cfg.seed, "params": {}, "kind": "race",
+                    "race_id": info.get("race_id") or uuid.uuid4().hex[:12], "link": "?" + urlencode(query, doseq=True),
                     "interventions": [dict(iv) for iv in self.race.interventions]}  # fmt: skip
         sizes = {f"n_{k}": v for k, v in self.prepared.sizes.items()}
         data_info = {"name": series.get("name") or self.series.attrs.get("name", cfg.data.source),

@@ -46,6 +46,8 @@ class Snapshot:
     queue_position: int | None = None  # status "queued": place in the runner's line (1 = next)
     queue_wait: float | None = None  # status "queued": estimated seconds until it starts (None: unknown)
     backend: str = "thread"  # where it trains: thread | process | dask (gru_core.runner)
+    seeds: list[int] | None = None  # a race over several seeds (gru_core.runner.seeds): the seeds, in order
+    per_seed: list[Snapshot] | None = None  # ... and each seed's own snapshot (this one is the shown seed's)
 
 
 class LiveRace:
