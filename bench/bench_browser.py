@@ -143,7 +143,7 @@ def rss_mb(pid: int) -> tuple[float, float]:
 
 
 def soak(browser, url: str, server_pid: int, seconds: float) -> None:
-    pages = [open_race(browser, url, "epochs=300&hidden_size=32") for _ in range(4)]
+    pages = [open_race(browser, url, "epochs=300&hidden_size=32&seeds=1") for _ in range(4)]
     t0 = time.perf_counter()
     marks: dict[str, tuple[float, float]] = {}
     races = 0
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
     ap.add_argument("--soak", type=float, default=0.0, help="only the memory soak, this many seconds (≥ 120)")
     args = ap.parse_args(argv)
     epochs, hidden = (15, 16) if args.quick else (80, 32)
-    query = f"epochs={epochs}&hidden_size={hidden}"
+    query = f"epochs={epochs}&hidden_size={hidden}&seeds=1"  # one seed: the same race as the headless one
     server, url = start_server({"GRU_LAB_BACKEND": "process"})
     try:
         with sync_playwright() as p:

@@ -62,7 +62,8 @@ def races_section(runs: pd.DataFrame) -> None:
     limit = LIMITS["compare_runs"]
     with st.expander(f"Races kept from the Optimizer race page ({len(shown)})", expanded=True):
         st.markdown("\n".join(
-            f"- **{r['optimizers']}** on {r['dataset']} · {r['status']} · {r['stored']} · runs "
+            f"- **{r['optimizers']}** on {r['dataset']}" + (f" · {r['seeds']} seeds" if r["seeds"] > 1 else "")
+            + f" · {r['status']} · {r['stored']} · runs "
             f"{', '.join(f'#{i}' for i in r['ids'])}" + (f" · [open its link]({'./' + r['link']})" if r["link"] else "")
             for r in shown[:limit]
         ))  # fmt: skip

@@ -100,6 +100,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
     clicked, k = control_buttons(problems=bool(problems) or prepared is None, running=running, paused=paused,
                                  waiting=waiting)  # fmt: skip
     train_clicked, pause_clicked, resume_clicked = clicked["train"], clicked["pause"], clicked["resume"]
+    train_clicked = train_clicked or bool(st.session_state.pop("train_now", False))  # "↻ Repeat over 5 seeds"
     epoch_clicked, batches_clicked, stop_clicked = clicked["step_epoch"], clicked["step_batches"], clicked["stop"]
     if handle is not None and running:
         version = snap.version if snap is not None else 0
@@ -165,7 +166,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
             st.caption(f"{busy} race(s) training or waiting on this server now{line} (limit {R.race_limit_text()}).")
         st.caption(
             f"{len(cfg.contestants)} optimizers · {cfg.train.epochs} epochs · hidden {cfg.model.hidden_size} · "
-            f"lookback {cfg.data.lookback} · batch {cfg.train.batch_size} · seed {cfg.seed}. The address bar "
+            f"lookback {cfg.data.lookback} · batch {cfg.train.batch_size} · {R.seeds_text(cfg.seeds)}. The address bar "
             "holds these settings: copy it to share this exact run."
         )
     for problem in problems:
@@ -193,13 +194,14 @@ def race_view(handle: R.RaceHandle, key: str, choice: DataChoice, prepared, stat
     st.fragment(curves_panel, run_every=L.interval(status))()
     if status in L.WAITING_STATUSES:
         return  # nothing trained yet: the sections below appear when the race starts
-    P.loss_view_controls()
+    P.loss_view_controls(handle)
     st.fragment(status_panel, run_every=L.status_interval(status))()
     P.lr_controls(handle, handle.live.snapshot())
-    st.subheader("Inside the GRU: gate activations")
+    shown = R.shown_seed_text(handle)
+    st.subheader("Inside the GRU: gate activations" + shown)
     st.fragment(gates_panel, run_every=L.GATES_INTERVAL if status == "running" else None)()
     snap = handle.live.snapshot()
-    st.subheader("Forecasts on the test part")
+    st.subheader("Forecasts on the test part" + shown)
     P.forecast_section(handle, snap)
     P.results_section(handle, snap)
     if stored_note(snap):

@@ -48,6 +48,10 @@ TIMEOUT = 60
 
 
 def make_app(**query) -> AppTest:
+    """The app with these link parameters; one seed unless the test says otherwise (the page's default races
+    three: the features tested here are per seed, and the seed tests at the end set ``seeds``)."""
+    if "seed" not in query and "seeds" not in query:
+        query["seeds"] = "1"
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in query.items():
         at.query_params[k] = v
@@ -975,7 +979,8 @@ def test_every_preset_round_trips_through_the_url_and_prepares():
         3, False, (0.81, 0.09, 0.1), "series")  # fmt: skip
     assert (tin.data.scaler, tin.data.fit_scaler_on, tin.model.init) == ("minmax", "all", "keras")
     assert all(c.flavor == "keras" and c.hyper["lr"] == 0.01 for c in tin.contestants)
-    assert "not shipped" in S.PRESETS["tin_study"].note
+    assert tin.data.source == "tin" and tin.seeds == list(range(10))  # the study's own data, 10 seeds
+    assert "beats tomorrow = today" in S.PRESETS["tin_study"].watch
 
 
 def test_preset_button_sets_every_widget_and_the_url():
@@ -992,7 +997,8 @@ def test_preset_button_sets_every_widget_and_the_url():
     no_exception(at)
     assert at.session_state[S.wkey("split_by")] == "series" and at.session_state[S.SPLIT_KEYS[0]] == 81
     assert at.session_state[S.okey(0, "flavor")] == "keras" and at.session_state[S.REPLAY_KEY] == []
-    assert "not shipped" in texts(at.info)
+    assert at.session_state[S.wkey("source")] == "tin" and at.session_state[S.wkey("n_seeds")] == 10
+    assert at.query_params["seeds"] == "10" and "1.29 %" in texts(at.info)
 
 
 def test_explanations_can_be_hidden_and_presentation_mode_enlarges_charts():
@@ -1106,6 +1112,7 @@ def test_a_race_beyond_the_free_workers_waits_in_line_and_starts_by_itself(monke
 
     monkeypatch.setenv("GRU_LAB_WORKERS", "1")
     cfg = S.PAGE_DEFAULT.replace(epochs=2000, hidden_size=4)
+    cfg.seeds = [0]  # one job each
     prepared, series = _prepared_noisy_sine(cfg)
     ahead = R.start_race(prepared, cfg, "a", series, {})  # another tab's race takes the one worker
     second = R.start_race(prepared, cfg, "b", series, {})  # … and another one waits in line
@@ -1386,3 +1393,125 @@ def test_a_slow_motion_race_runs_at_the_speed_set_on_the_page():
         assert snap.step / snap.elapsed == pytest.approx(20, rel=0.2)  # the page's own steps/s agrees
     finally:
         handle.live.stop()
+
+
+# ---- seeds on the race page (issue 15) ----------------------------------------------------------------------
+
+
+def test_each_seed_of_a_three_seed_race_is_exactly_the_one_seed_race_with_that_seed():
+    at = make_app(epochs="3", hidden_size="4", source="sine", seeds="4-6", opt=["adam:lr=0.01", "rmsprop:lr=0.01"])
+    no_exception(at)
+    assert at.session_state[S.wkey("n_seeds")] == 3 and at.session_state[S.wkey("seed")] == 4
+    handle = train_and_wait(at)
+    snap = handle.live.snapshot()
+    assert snap.seeds == [4, 5, 6] and len(snap.per_seed) == 3 and snap.status == "finished"
+    assert at.query_params.get("seeds") == "4-6"  # the link carries the seeds
+    for seed, seed_snap in zip(snap.seeds, snap.per_seed):
+        one = train_and_wait(make_app(epochs="3", hidden_size="4", source="sine", seeds=f"{seed},",
+                                      opt=["adam:lr=0.01", "rmsprop:lr=0.01"]))  # fmt: skip
+        alone = one.live.snapshot()
+        assert alone.per_seed is None and one.cfg.seeds == [seed]
+        for name in ("Adam", "RMSprop"):
+            assert bits([r["train_loss"] for r in seed_snap.history[name]]) == bits(
+                [r["train_loss"] for r in alone.history[name]]), (seed, name)
+            assert bits([r["val_loss"] for r in seed_snap.history[name]]) == bits(
+                [r["val_loss"] for r in alone.history[name]]), (seed, name)
+    # the page: bands on the chart, the verdict over 3 seeds, the table of medians and ranges
+    loss = [s for s in chart_specs(at) if "median of 3 seeds" in s["layout"]["title"]["text"]]
+    assert loss, [s["layout"]["title"]["text"] for s in chart_specs(at)]
+    verdict = texts(at.success) + texts(at.warning)
+    assert "Over 3 seeds" in verdict and "interval" in verdict and "Tomorrow = today" in verdict, verdict
+    table = next(df.value for df in at.dataframe if "seeds" in getattr(df.value, "columns", []))
+    assert "(" in str(table.loc[table["model"] == "Adam", "RMSE"].iloc[0])  # "median (min–max)"
+    assert str(table.loc[table["model"] == "Adam", "seeds"].iloc[0]).endswith("of 3")
+
+
+def test_the_seed_picker_chooses_what_the_columns_and_forecasts_show():
+    at = make_app(epochs="2", hidden_size="4", source="sine", seeds="2")
+    handle = train_and_wait(at)
+    assert handle.live.shown == 0
+    at.selectbox(key=P.VIEW_KEYS["seed"]).set_value(1).run()
+    no_exception(at)
+    assert handle.live.shown == 1 and handle.live.snapshot().history == handle.live.handles[1].snapshot().history
+    assert "seed 1, 2 of 2" in "\n".join(str(h.value) for h in at.subheader)
+
+
+def test_a_one_seed_race_says_it_is_one_draw_and_repeats_over_five_seeds_in_one_click():
+    at = make_app(epochs="2", hidden_size="4", source="sine")
+    train_and_wait(at)
+    assert "one seed, one draw" in texts(at.success) + texts(at.warning)
+    at.button(key="btn.repeat_seeds").click().run()
+    no_exception(at)
+    handle = at.session_state["race"]
+    assert handle.cfg.seeds == [0, 1, 2, 3, 4]
+    assert handle.live.join(120)
+    at.run()
+    assert "Over 5 seeds" in texts(at.success) + texts(at.warning)
+    assert at.query_params.get("seeds") == "5"
+
+
+def _seed_result(rmse: dict[str, float | None], persistence: float = 1.0) -> dict:
+    """A race result as the engine gives it, with these test RMSEs (None: that optimizer diverged)."""
+    def metrics(v):
+        return {"mse": v * v, "rmse": v, "mae": v, "mape": 10 * v, "r2": 1 - v}
+
+    runs = [{"name": k, "test": None if v is None else metrics(v), "diverged": v is None, "status": "finished"}
+            for k, v in rmse.items()]  # fmt: skip
+    return {"runs": runs, "baselines": {"persistence": metrics(persistence), "linear": metrics(persistence * 1.1)}}
+
+
+def test_the_seeds_verdict_for_a_clear_an_unclear_and_a_too_small_case():
+    seeds = list(range(10))
+    clear = [_seed_result({"Adam": 0.5 + 0.01 * s, "RMSprop": 0.9 + 0.01 * s}) for s in seeds]
+    level, text = Res.seeds_verdict(clear, seeds, "USD")
+    assert level == "success", text
+    assert "Adam had the lower test RMSE in 10 of 10 seeds, RMSprop in 0" in text, text
+    assert "Adam wins: median difference Adam − RMSprop: -0.4 USD" in text and "excludes 0" in text, text
+    assert "p = 0.002" in text, text  # 2 / 2**10, the smallest the sign-flip test can give with 10 seeds
+    assert "beats it in 10 of 10 seeds" in text, text
+    # mixed signs: the interval covers 0
+    mixed = [_seed_result({"Adam": 0.5 + (0.1 if s % 2 else -0.1), "RMSprop": 0.5}) for s in seeds]
+    level, text = Res.seeds_verdict(mixed, seeds)
+    assert level == "warning" and "No clear winner" in text and "covers 0" in text, text
+    # three seeds, all won by Adam: still too few for a 90 % interval
+    three = clear[:3]
+    level, text = Res.seeds_verdict(three, [0, 1, 2])
+    assert level == "warning" and "No clear winner yet" in text and "75% interval" in text, text
+    # a diverged seed is left out of the pairs, and said
+    with_div = [*clear[:9], _seed_result({"Adam": 0.5, "RMSprop": None})]
+    _, text = Res.seeds_verdict(with_div, seeds)
+    assert "1 seed(s) where one of them diverged are left out" in text, text
+    # the persistence baseline is beside the numbers: a GRU that does not beat it is no success
+    worse = [_seed_result({"Adam": 1.5 + 0.01 * s, "RMSprop": 1.9}, persistence=1.0) for s in seeds]
+    level, text = Res.seeds_verdict(worse, seeds)
+    assert level == "warning" and "beats it in 0 of 10 seeds" in text, text
+
+
+def test_the_seeds_table_shows_median_and_range_of_every_metric():
+    seeds = [0, 1, 2]
+    results = [_seed_result({"Adam": v, "RMSprop": None if s == 2 else 0.9}) for s, v in zip(seeds, (0.3, 0.1, 0.2))]
+    table = Res.seed_results_table(results, seeds).set_index("model")
+    assert table.loc["Adam", "RMSE"] == "0.2 (0.1–0.3)" and table.loc["Adam", "MAPE %"] == "2 (1–3)"
+    assert table.loc["Adam", "winner"] == "★ best median" and table.loc["Adam", "seeds"] == "3 of 3"
+    assert table.loc["RMSprop", "seeds"] == "2 of 3" and "1 diverged" in table.loc["RMSprop", "status"]
+    assert table.loc["baseline: persistence (tomorrow = today)", "RMSE"] == "1"
+
+
+def test_a_model_file_of_a_race_over_seeds_is_the_picked_seeds_and_says_so():
+    from gru_core.model.files import load_model
+
+    at = make_app(epochs="2", hidden_size="4", source="sine", seeds="3-4")
+    handle = train_and_wait(at)
+    files = {}
+    for index, seed in enumerate((3, 4)):
+        at.selectbox(key=P.VIEW_KEYS["seed"]).set_value(index).run()
+        models = M.snapshot_models(handle, handle.live.snapshot())
+        assert models["seed"] == seed
+        ck = load_model(M.model_file(handle, "Adam", models))
+        assert ck.info.seed == seed and ck.run.seeds == [seed]
+        assert f"-seed{seed}-" in M.model_file_name(handle, "Adam", models["epoch"])
+        files[seed] = ck.model.params.flat.copy()
+    assert not np.array_equal(files[3], files[4])  # two seeds, two different models
+    # each seed's file holds exactly that seed's trained weights (the worker's own file)
+    own = load_model(handle.live.seed_models(1)["Adam"])
+    assert bits(own.model.params.flat) == bits(files[4])

@@ -40,3 +40,12 @@ def test_class_benchmark_quick_mode_prints_its_ratios():
     ratios = [float(x) for x in re.findall(r"ratio to one race ([0-9.]+)", proc.stdout)]
     assert len(ratios) == 2 and ratios[0] == 1.0 and ratios[1] > 0, proc.stdout
     assert re.search(r"redraw of one live loss chart: [0-9.]+ ms .* ratio [0-9.]+", proc.stdout), proc.stdout
+
+
+def test_seeds_benchmark_quick_mode_prints_a_wall_time_per_seed_count():
+    proc = subprocess.run([sys.executable, "bench/bench_seeds.py", "--quick"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = re.findall(r"(\d+) seed\(s\): +([0-9.]+) s +\(([0-9.]+)× one seed", proc.stdout)
+    assert [int(n) for n, _, _ in rows] == [1, 3], proc.stdout
+    assert float(rows[0][2]) == 1.0 and float(rows[1][1]) > 0, proc.stdout

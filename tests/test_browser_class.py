@@ -63,7 +63,8 @@ def _wait_status(page, prefix: str, timeout: float = 90) -> str:
 
 def test_four_visitors_train_at_once_and_a_fifth_waits_in_line(server, browser):
     # long races (they are stopped at the end): the four still train when the fifth presses Train
-    pages = [_visitor(browser, server, "epochs=2000&hidden_size=4") for _ in range(5)]
+    # one seed each (the page races three by default, three jobs): four visitors on the four workers
+    pages = [_visitor(browser, server, "epochs=2000&hidden_size=4&seeds=1") for _ in range(5)]
     try:
         for pg in pages[:4]:
             pg.get_by_role("button", name="▶ Train").click()

@@ -434,3 +434,28 @@ def test_presentation_enlarges_fonts_lines_markers_and_keeps_data_and_colours():
             assert aa.text == ab.text and (ab.font.size or 0) > (aa.font.size or 0)
     assert F.present(figures[0], False) is figures[0]
     assert F.present(figures[0], True).layout.font.size > figures[0].layout.font.size
+
+
+def test_loss_bands_draw_the_engines_median_and_spread_and_every_seed_on_request():
+    from gru_core.stats import seed_bands
+
+    histories = [{"Adam": _hist(scale=s), "RMSprop": _hist(scale=2 * s)} for s in (1.0, 1.5, 3.0)]
+    bands = seed_bands(histories)
+    ivs = [{"step": 101, "optimizer": "Adam", "old": 0.001, "new": 0.05}]
+    diverged = {"RMSprop": [(2, 10, 0.5, 240)]}
+    for log_y in (False, True):
+        fig = F.loss_bands(bands, 3, log_y=log_y, interventions=ivs, pauses=[], steps_per_epoch=10,
+                           diverged=diverged, total_epochs=40)  # fmt: skip
+        go.Figure(json.loads(fig.to_json()))  # built unvalidated: every property must be valid
+        assert "median of 3 seeds" in fig.layout.title.text and F.BAND_TEXT in fig.layout.title.text
+        band = _trace(fig, f"Adam · train: {F.BAND_TEXT}")
+        low = _trace(fig, "Adam · train band low")
+        np.testing.assert_array_equal(np.asarray(band.y, float), [3.0 / e for e in range(1, 11)])  # max over seeds
+        np.testing.assert_array_equal(np.asarray(low.y, float), [1.0 / e for e in range(1, 11)])  # min
+        median = _trace(fig, "Adam · train")
+        np.testing.assert_array_equal(np.asarray(median.y, float), [1.5 / e for e in range(1, 11)])
+        assert band.fill == "tonexty" and fig.data.index(low) == fig.data.index(band) - 1
+        assert any("RMSprop diverged in 1 of 3 seeds" in (a.text or "") for a in fig.layout.annotations)
+        assert not [t for t in fig.data if "seed 0" in (t.name or "")]
+    every = F.loss_bands(bands, 3, seed_histories=list(zip((0, 1, 2), histories)))
+    assert len([t for t in every.data if " · seed " in (t.name or "")]) == 3 * 2 * 2  # seeds × optimizers × kinds

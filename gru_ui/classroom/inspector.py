@@ -127,18 +127,28 @@ def race_models() -> tuple[list[InspectedModel], dict[str, str], str | None]:
         run = runs.get(name) or {}
         diverged = run.get("status") == "diverged"
         notes = [f"diverged at step {run.get('diverged_step')}: its weights may be NaN"] if diverged else []
-        models.append(InspectedModel(name, trained[name], h.prepared, "this session's race", notes))
+        models.append(InspectedModel(name, trained[name], h.prepared, "this session's race" + _seed_note(h), notes))
     return models, {m.label: h.colors.get(m.label) or TRUTH_COLOR for m in models}, None
+
+
+def _seed_note(h: Any) -> str:
+    """" (seed 2 of its 3)" for a race over several seeds (the one picked on the race page), else ""."""
+    seeds = list(getattr(h.cfg, "seeds", [0]))
+    if len(seeds) < 2:
+        return ""
+    i = min(max(0, int(getattr(h.live, "shown", 0))), len(seeds) - 1)
+    return f" (seed {seeds[i]} of its {len(seeds)}: pick another seed under the race page's loss chart)"
 
 
 def _race_files(h: Any) -> dict[str, GRURegressor]:
     """The ended race's models, read with ``load_model`` from the model files its worker wrote
     (``h.live.models()``), once per race (kept in the session)."""
     memo = st.session_state.get("insp._race_models")
-    if memo is not None and memo[0] is h.live:
+    shown = getattr(h.live, "shown", 0)  # a race over several seeds: the seed picked on the race page
+    if memo is not None and memo[0] is h.live and memo[2] == shown:
         return memo[1]
     trained = {name: load_model(data).model for name, data in h.live.models().items()}
-    st.session_state["insp._race_models"] = (h.live, trained)
+    st.session_state["insp._race_models"] = (h.live, trained, shown)
     return trained
 
 

@@ -30,7 +30,7 @@ import plotly.graph_objects as go
 
 from gru_core.classroom.inspector import SATURATION, saturation, saturation_order  # noqa: F401 (re-exported)
 from gru_ui.figures.race import gate_coloraxes
-from gru_ui.figures.style import TRUTH_COLOR, base_layout, colors_for, input_window_trace, thin_indices
+from gru_ui.figures.style import TRUTH_COLOR, base_layout, colors_for, input_window_trace, thin_indices, tint
 
 __all__ = [
     "GATE_COLORS",
@@ -121,12 +121,6 @@ def _legend_below(y: float = -0.22) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _tint(hex_color: str, alpha: float) -> str:
-    h = hex_color.lstrip("#")
-    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{min(max(alpha, 0.0), 1.0):.3f})"
-
-
 def cell_diagram(
     x: float,
     h_prev: float,
@@ -194,7 +188,7 @@ def cell_diagram(
                 "y0": cy - 1.0,
                 "y1": cy + 1.0,
                 "line": {"color": color, "width": 3},
-                "fillcolor": _tint(color, alpha),
+                "fillcolor": tint(color, alpha),
                 "layer": "below",
             }
         )

@@ -34,11 +34,13 @@ from gru_ui.figures.style import (  # noqa: F401
     empty_note,
     input_window_trace,
     thin_indices,
+    tint,
     value_axis_title,
 )  # fmt: skip
 
 __all__ = [
-    "MAX_MARK_LABELS", "forecast_plot", "gate_coloraxes", "gate_heatmaps", "loss_curves", "series_preview",
+    "BAND_TEXT", "MAX_MARK_LABELS", "forecast_plot", "gate_coloraxes", "gate_heatmaps", "loss_bands", "loss_curves",
+    "series_preview",
     "step_to_epoch", "update_gate_heatmaps",
 ]  # fmt: skip
 
@@ -260,6 +262,101 @@ def loss_curves(
     if not traces:
         layout["annotations"] = [empty_note("Press Train: the curves appear here after the first epoch.")]
     return go.Figure(data=traces, layout=layout, _validate=False)  # see _scatter
+
+
+BAND_TEXT = "min–max over seeds"  # what the band shows (said on the chart)
+
+
+def loss_bands(
+    bands: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    n_seeds: int,
+    log_y: bool = False,
+    colors: Mapping[str, str] | None = None,
+    seed_histories: Sequence[tuple[int, Mapping[str, Sequence[Mapping[str, Any]]]]] | None = None,
+    total_epochs: int | None = None,
+    height: int = 460,
+    interventions: Sequence[Mapping[str, Any]] | None = None,
+    pauses: Sequence[Mapping[str, Any]] | None = None,
+    steps_per_epoch: int | None = None,
+    diverged: Mapping[str, Sequence[tuple[int, float, float, int | None]]] | None = None,
+) -> go.Figure:
+    """A race over several seeds: per optimizer the median training (solid) and validation (dashed) loss over the
+    seeds as lines, and the spread between seeds as a band (:data:`BAND_TEXT`, said in the title and legend).
+
+    ``bands``: name -> ``"train"`` / ``"val"`` -> ``{"epoch", "median", "low", "high", "n"}`` arrays, as
+    :func:`gru_core.stats.seed_bands` computes them.  ``seed_histories``: ``(seed, history)`` pairs: every seed's
+    own curves drawn as thin faint lines too (the page's "every seed" switch).  The learning-rate changes and
+    pauses (the same in every seed) are marked as :func:`loss_curves` marks them, on the median curve.
+    ``diverged``: name -> ``(seed, epoch, loss, step)`` of each seed in which it diverged: a cross at each, and one
+    label "✖ RMSprop diverged in 2 of 5 seeds"."""
+    names = list(bands)
+    cmap = colors_for(names, colors)
+    median = {
+        name: [{"epoch": float(e), "train_loss": float(t), "val_loss": float(v)} for e, t, v in
+               zip(bands[name]["train"]["epoch"], bands[name]["train"]["median"], bands[name]["val"]["median"])]
+        for name in names
+    }  # fmt: skip
+    title = f"Loss per epoch: median of {n_seeds} seeds (lines), {BAND_TEXT} (bands)"
+    fig = loss_curves(median, log_y=log_y, colors=cmap, total_epochs=total_epochs, title=title, height=height,
+                      interventions=interventions, pauses=pauses, steps_per_epoch=steps_per_epoch)  # fmt: skip
+    under: list[dict[str, Any]] = []
+    for name in names:
+        color = cmap[name]
+        for kind, alpha in (("train", 0.18), ("val", 0.10)):
+            b = bands[name][kind]
+            x, lo, hi = _floats(b["epoch"]), _floats(b["low"]), _floats(b["high"])
+            if log_y:
+                lo, hi = np.where(lo > 0, lo, np.nan), np.where(hi > 0, hi, np.nan)
+            idx = thin_indices(len(x), MAX_POINTS)
+            label = "train" if kind == "train" else "validation"
+            under.append(_scatter(x=x[idx], y=lo[idx], mode="lines", line={"width": 0, "color": color},
+                                  name=f"{name} · {label} band low", showlegend=False, legendgroup=name,
+                                  hoverinfo="skip"))  # fmt: skip
+            under.append(_scatter(
+                x=x[idx], y=hi[idx], mode="lines", line={"width": 0, "color": color}, fill="tonexty",
+                fillcolor=tint(color, alpha), name=f"{name} · {label}: {BAND_TEXT}", legendgroup=name,
+                showlegend=kind == "train", customdata=np.stack([lo[idx], _floats(b["n"])[idx]], axis=-1),
+                hovertemplate=f"{name} {label}: %{{customdata[0]:.4g}} to %{{y:.4g}} over %{{customdata[1]}} "
+                "seeds<extra></extra>",
+            ))  # fmt: skip
+    for seed, history in seed_histories or ():
+        for name in names:
+            recs = list(history.get(name) or [])
+            e = _floats([r.get("epoch") for r in recs])
+            for key, dash in (("train_loss", "solid"), ("val_loss", "dash")):
+                y = _floats([r.get(key) for r in recs])
+                if log_y:
+                    y = np.where(y > 0, y, np.nan)
+                idx = thin_indices(len(e), MAX_POINTS)
+                under.append(_scatter(x=e[idx], y=y[idx], mode="lines", opacity=0.45, showlegend=False,
+                                      line={"width": 1, "color": cmap[name], "dash": dash}, legendgroup=name,
+                                      name=f"{name} · seed {seed} · {key[:-5]}",
+                                      hovertemplate=f"{name}, seed {seed}: %{{y:.4g}}<extra></extra>"))  # fmt: skip
+    lines = [t.to_plotly_json() for t in fig.data]  # the medians and marks, drawn over the bands
+    notes = list(fig.layout.annotations or [])
+    for name, points in (diverged or {}).items():
+        if not points or name not in cmap:
+            continue
+        ys = [y if (y is not None and math.isfinite(y) and (y > 0 or not log_y)) else None for _, _, y, _ in points]
+        lines.append(_scatter(
+            x=[e for _, e, _, _ in points], y=[y if y is not None else 1.0 for y in ys], mode="markers",
+            name=f"{name} · diverged", showlegend=False, legendgroup=name,
+            marker={"symbol": "x", "size": 18, "color": cmap[name], "line": {"color": "black", "width": 1.5}},
+            customdata=[[seed, step] for seed, _, _, step in points],
+            hovertemplate=f"{name} diverged in seed %{{customdata[0]}} (step %{{customdata[1]}}), epoch %{{x}}"
+            "<extra></extra>",
+        ))  # fmt: skip
+        seed, x, _, _ = points[0]
+        y = ys[0] if ys[0] is not None else 1.0
+        notes.append({
+            "x": x, "y": math.log10(y) if log_y and y > 0 else y, "xref": "x", "yref": "y",
+            "text": f"✖ {name} diverged in {len(points)} of {n_seeds} seeds", "showarrow": True, "arrowhead": 2,
+            "ax": 40, "ay": 45, "font": {"color": cmap[name], "size": 15}, "bgcolor": "rgba(255,255,255,0.85)",
+            "bordercolor": cmap[name],
+        })  # fmt: skip
+    layout = fig.layout.to_plotly_json()
+    layout["annotations"] = [a.to_plotly_json() if hasattr(a, "to_plotly_json") else a for a in notes]
+    return go.Figure(data=[*under, *lines], layout=layout, _validate=False)
 
 
 def step_to_epoch(step: float, steps_per_epoch: int) -> float:

@@ -19,7 +19,7 @@ import numpy as np
 __all__ = [
     "AXIS_STYLE", "BASELINE_STYLES", "EXTRA_COLORS", "FONT", "MAX_POINTS", "OPTIMIZER_COLORS", "SPLIT_FILLS",
     "TITLE_FONT", "TRUTH_COLOR", "assign_colors", "base_layout", "base_optimizer", "chart_config", "color_for",
-    "colors_for", "ema", "empty_note", "input_window_trace", "thin_indices", "value_axis_title",
+    "colors_for", "ema", "empty_note", "input_window_trace", "thin_indices", "tint", "value_axis_title",
 ]  # fmt: skip
 
 
@@ -118,6 +118,13 @@ def chart_config(filename: str) -> dict[str, Any]:
         "displaylogo": False,
         "toImageButtonOptions": {"format": "png", "filename": safe, "scale": 2},
     }
+
+
+def tint(hex_color: str, alpha: float) -> str:
+    """``#rrggbb`` as ``rgba(r,g,b,alpha)`` (a band or a fill in a trace's own colour)."""
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{min(max(alpha, 0.0), 1.0):.3f})"
 
 
 def thin_indices(n: int, max_points: int = MAX_POINTS) -> np.ndarray:

@@ -26,8 +26,9 @@ def set_lr(handle: RaceHandle, name: str, value: float) -> None:
     """Change one contestant's learning rate from the next mini-batch on (the engine records it)."""
     snap = handle.live.snapshot()
     old = base_lrs(handle, snap).get(name)
-    handle.live.set_lr(name, value)
-    handle.asked.append({"optimizer": name, "new": float(value), "old": old, "step": snap.step + 1})
+    at = handle.live.set_lr(name, value)  # a race over several seeds says where (it aligns the seeds first)
+    handle.asked.append({"optimizer": name, "new": float(value), "old": old,
+                         "step": int(at) if at is not None else snap.step + 1})  # fmt: skip
 
 
 def base_lrs(handle: RaceHandle, snap: Snapshot) -> dict[str, float]:

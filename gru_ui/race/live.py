@@ -7,10 +7,13 @@ figures themselves are :mod:`gru_ui.figures`'; the Streamlit side is :mod:`gru_u
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Any
 
+from gru_core.runner.job import TERMINAL
+from gru_core.stats import seed_bands
 from gru_core.train.live import Snapshot
 from gru_ui import figures as F
 
@@ -19,7 +22,7 @@ from .session import RaceHandle
 
 __all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL", "QUEUED_INTERVAL",
            "REBUILD_FACTOR", "STATUS_INTERVAL", "WAITING_STATUSES", "cached_figure", "figure_json", "gate_figure",
-           "gate_key", "interval", "loss_figure", "loss_key", "status_interval"]  # fmt: skip
+           "gate_key", "interval", "loss_figure", "loss_key", "seeds_diverged", "status_interval"]  # fmt: skip
 
 REBUILD_FACTOR = 5.0  # a live figure is rebuilt at most once per 5× its building time
 # seconds between redraws of the loss curves and status columns while a race runs (GRU_LAB_LIVE_INTERVAL: a
@@ -88,11 +91,15 @@ def figure_json(handle: RaceHandle, slot: str, fig: Any) -> str:
     return text
 
 
-def loss_key(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, present: bool) -> tuple:
+def loss_key(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, present: bool,
+             every_seed: bool = False) -> tuple:  # fmt: skip
     """Everything the loss chart shows: it is rebuilt only when this changes."""
     return (
         snap.status,
         tuple((n, len(h)) for n, h in snap.history.items()),
+        tuple(tuple(len(h) for h in s.history.values()) for s in snap.per_seed or ()),
+        tuple(tuple(r.get("status") for r in s.runs.values()) for s in snap.per_seed or ()),
+        every_seed,
         tuple((n, r.get("status"), r.get("best_epoch"), r.get("diverged_step")) for n, r in snap.runs.items()),
         tuple((iv["optimizer"], iv["step"], iv["new"], bool(iv.get("pending"))) for iv in changes(handle, snap)),
         tuple((p["step"], p["changed"]) for p in snap.pauses if p.get("changed")),
@@ -102,9 +109,22 @@ def loss_key(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, pre
     )
 
 
-def loss_figure(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, present: bool = False):
+def loss_figure(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, present: bool = False,
+                every_seed: bool = False):  # fmt: skip
     """The live loss chart of the page: curves (thinned to ``F.MAX_POINTS``), best / early-stop /
-    divergence markers, learning-rate changes (applied and pending) and the pauses that changed something."""
+    divergence markers, learning-rate changes (applied and pending) and the pauses that changed something.
+    A race over several seeds: the median and the spread of the seeds (:func:`gru_core.stats.seed_bands`), and
+    with ``every_seed`` each seed's own curves."""
+    if snap.per_seed:
+        fig = F.loss_bands(
+            seed_bands([s.history for s in snap.per_seed], ended=[s.status in TERMINAL for s in snap.per_seed]),
+            len(snap.per_seed), log_y=log_y, colors=handle.colors,
+            seed_histories=list(zip(snap.seeds or [], (s.history for s in snap.per_seed))) if every_seed else None,
+            total_epochs=snap.total_epochs if snap.status in LIVE_STATUSES else None,
+            interventions=changes(handle, snap), pauses=snap.pauses, steps_per_epoch=handle.n_batches,
+            diverged=seeds_diverged(snap),
+        )  # fmt: skip
+        return _presented(fig, present)
     fig = F.loss_curves(
         snap.history,
         log_y=log_y,
@@ -116,10 +136,28 @@ def loss_figure(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, 
         pauses=snap.pauses,
         steps_per_epoch=handle.n_batches,
     )
+    return _presented(fig, present)
+
+
+def _presented(fig, present: bool):
     if present:  # a projector: the legend in one row under the chart, which then takes the full width
         fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.22, "yanchor": "top"},
                           margin={"b": 150})  # fmt: skip
     return F.present(fig, present)
+
+
+def seeds_diverged(snap: Snapshot) -> dict[str, list[tuple[int, float, float, int | None]]]:
+    """name -> ``(seed, epoch, last finite training loss, step)`` for each seed in which it diverged."""
+    out: dict[str, list] = {}
+    for seed, s in zip(snap.seeds or [], snap.per_seed or []):
+        for name, run in s.runs.items():
+            if run.get("status") != "diverged" and run.get("diverged_epoch") is None:
+                continue
+            losses = [r.get("train_loss") for r in s.history.get(name) or []]
+            finite = [v for v in losses if v is not None and math.isfinite(v)]
+            epoch = run.get("diverged_epoch") or len(losses)
+            out.setdefault(name, []).append((seed, epoch, finite[-1] if finite else math.nan, run.get("diverged_step")))
+    return out
 
 
 def gate_key(snap: Snapshot, layer: int, present: bool) -> tuple:

@@ -29,7 +29,8 @@ from .session import RaceHandle, is_training
 from .settings import CSV_SOURCE, SPLIT_KEYS, series_datasets, split_percent, wkey
 
 __all__ = ["MODEL_ERROR_KEY", "MODEL_KEY", "MODEL_UPLOAD_MB", "ModelUpload", "handle_model_upload", "loaded_model",
-           "model_file", "model_file_name", "model_fits", "read_model_upload", "snapshot_models"]  # fmt: skip
+           "model_file", "model_file_name", "model_fits", "read_model_upload", "shown_seed",
+           "snapshot_models"]  # fmt: skip
 
 MODEL_KEY = "loaded_model"  # session key: the uploaded model (ModelUpload) the next Train continues
 MODEL_ERROR_KEY = "model_error"  # session key: why the last model upload was refused
@@ -47,8 +48,10 @@ def snapshot_models(handle: RaceHandle, snap: Snapshot) -> dict[str, Any] | None
     never reads a model the worker is updating."""
     if is_training(snap) or snap.status in ("error", "queued", "cancelled"):
         return None
-    if handle.models is not None and handle.models.get("version") == snap.version:
-        return handle.models
+    shown = shown_seed(handle)
+    memo = handle.models
+    if memo is not None and memo.get("version") == snap.version and memo.get("seed") == shown:
+        return memo
     try:
         files = handle.live.models()
     except (RuntimeError, TimeoutError):  # resumed meanwhile (not safe to read), or the worker is gone
@@ -56,8 +59,9 @@ def snapshot_models(handle: RaceHandle, snap: Snapshot) -> dict[str, Any] | None
     loaded = {name: load_model(data) for name, data in files.items()}
     copies = {name: (ck.model, ck.optimizer) for name, ck in loaded.items()}
     tests = {r["name"]: r["test"] for r in (snap.result or {}).get("runs", []) if r.get("test")}
-    handle.models = {"version": snap.version, "status": snap.status, "epoch": snap.epoch, "step": snap.step,
-                     "runs": copies, "interventions": list(snap.interventions), "tests": tests}  # fmt: skip
+    handle.models = {"version": snap.version, "seed": shown, "status": snap.status, "epoch": snap.epoch,
+                     "step": snap.step, "runs": copies, "interventions": list(snap.interventions),
+                     "tests": tests}  # fmt: skip
     return handle.models
 
 
@@ -71,7 +75,7 @@ def model_file(handle: RaceHandle, name: str, models: dict[str, Any] | None = No
     contestant = handle.contestants[name]
     test = models.get("tests", {}).get(name)
     info = ModelInfo(
-        label=name, optimizer=contestant.optimizer, flavor=contestant.flavor, seed=handle.cfg.seed,
+        label=name, optimizer=contestant.optimizer, flavor=contestant.flavor, seed=models.get("seed", handle.cfg.seed),
         status=models["status"], epochs_trained=models["epoch"], step=models["step"],
         metrics={"test": test} if test else {},
         series={"name": handle.series_name, "units": handle.units, "source": handle.series_source,
@@ -79,13 +83,22 @@ def model_file(handle: RaceHandle, name: str, models: dict[str, Any] | None = No
         interventions=[iv for iv in merge_changes(models["interventions"]) if iv.get("optimizer") == name],
         query=dict(handle.query), continued_from=handle.initial_from,
     )  # fmt: skip
-    return save_model_bytes(model, optimizer=opt, run=handle.cfg, scaler=handle.prepared.scaler,
+    run = handle.cfg.replace()
+    run.seeds = [int(models.get("seed", handle.cfg.seed))]  # the file is one seed's model: it says which
+    return save_model_bytes(model, optimizer=opt, run=run, scaler=handle.prepared.scaler,
                             info=ModelInfo(**to_jsonable(asdict(info))))  # fmt: skip
 
 
 def model_file_name(handle: RaceHandle, name: str, epoch: int) -> str:
     safe = "".join(ch if ch.isalnum() else "-" for ch in name).strip("-").lower() or "model"
-    return f"gru-{safe}-h{handle.cfg.model.hidden_size}-epoch{epoch}.npz"
+    seed = f"-seed{shown_seed(handle)}" if len(handle.cfg.seeds) > 1 else ""
+    return f"gru-{safe}-h{handle.cfg.model.hidden_size}{seed}-epoch{epoch}.npz"
+
+
+def shown_seed(handle: RaceHandle) -> int:
+    """The seed whose models the page shows (a race over several seeds: the seed picker's)."""
+    seeds = handle.cfg.seeds
+    return int(seeds[min(max(0, int(getattr(handle.live, "shown", 0))), len(seeds) - 1)])
 
 
 # ----------------------------------------------------------------------------------------------------------

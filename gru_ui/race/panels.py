@@ -29,7 +29,16 @@ from . import models as M
 from . import results as R
 from . import settings as S
 from .live_plot import live_plotly_chart
-from .session import RaceHandle, batches_per_epoch, configured_lr, heartbeat, progress, queue_text, steps_per_second
+from .session import (
+    RaceHandle,
+    batches_per_epoch,
+    configured_lr,
+    heartbeat,
+    progress,
+    queue_text,
+    shown_seed_text,
+    steps_per_second,
+)
 from .sidebar import DataChoice
 from .upload import series_label, series_units
 
@@ -37,7 +46,8 @@ __all__ = ["VIEW_KEYS", "forecast_section", "live_curves", "live_gates", "live_s
            "lr_controls", "lr_controls_stale", "lr_key", "models_section", "preset_note", "presets_section",
            "preview_section", "replay_note", "results_section"]  # fmt: skip
 
-VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", "hstep": "view.hstep"}
+VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", "hstep": "view.hstep",
+             "every_seed": "view.every_seed", "seed": "view.seed"}  # fmt: skip
 WINNER_ROW = "background-color: #fff3c4; font-weight: 700"  # the results table's ★ row
 
 
@@ -282,15 +292,35 @@ def lr_controls(handle: RaceHandle, snap: Snapshot) -> None:
         st.error(st.session_state.pop("lr_error"))
 
 
-def loss_view_controls() -> None:
-    """How the loss chart is drawn (log scale, smoothing) and how to read it: drawn by the full page run, not by
-    the fast live fragment (widgets redrawn five times a second cost the browser more than the chart)."""
+def _show_seed(handle: RaceHandle) -> None:
+    handle.live.shown = int(st.session_state.get(VIEW_KEYS["seed"]) or 0)
+
+
+def loss_view_controls(handle: RaceHandle) -> None:
+    """How the loss chart is drawn (log scale, smoothing; with several seeds: every seed's own curves too) and
+    which seed the columns, forecasts and gates below show; and how to read the chart.  Drawn by the full page
+    run, not by the fast live fragment (widgets redrawn five times a second cost the browser more than the
+    chart)."""
     st.session_state.setdefault(VIEW_KEYS["log"], True)
-    c1, c2, _ = st.columns([1, 2, 3])
+    seeds = handle.cfg.seeds
+    if len(seeds) > 1:
+        c1, c2, c3, c4 = st.columns([1, 1.6, 1.2, 1.6])
+        c3.toggle("every seed", key=VIEW_KEYS["every_seed"],
+                  help="Each seed's own curves as thin lines under the median and the band.")  # fmt: skip
+        if st.session_state.get(VIEW_KEYS["seed"]) not in range(len(seeds)):
+            st.session_state[VIEW_KEYS["seed"]] = 0
+        c4.selectbox("seed shown below", range(len(seeds)), key=VIEW_KEYS["seed"], on_change=_show_seed,
+                     args=(handle,), format_func=lambda i: f"seed {seeds[i]}",
+                     help="The status columns, the forecasts, the gate heatmaps and the model files show this "
+                     "seed; the chart above and the verdict use them all.")  # fmt: skip
+        handle.live.shown = int(st.session_state[VIEW_KEYS["seed"]])
+    else:
+        c1, c2, _ = st.columns([1, 2, 3])
     c1.toggle("log scale", key=VIEW_KEYS["log"],
               help="Loss on a logarithmic axis: late progress and small differences stay visible.")  # fmt: skip
     c2.slider("smoothing (display only)", 0.0, 0.95, key=VIEW_KEYS["smooth"], step=0.05,
-              help="Exponential moving average of the drawn curves; the raw curves stay faint underneath.")  # fmt: skip
+              help="Exponential moving average of the drawn curves; the raw curves stay faint underneath. "
+              "(One seed only: with several, the median is drawn as it is.)")  # fmt: skip
     explain(
         "Solid: training loss (mean over each epoch's mini-batches). Dashed: validation loss on data the "
         "optimizer never trains on. ★ best validation epoch · ┃ early stop · ✖ divergence · ⚙ a learning rate "
@@ -304,13 +334,14 @@ def loss_chart(handle: RaceHandle, snap: Snapshot) -> None:
     """The live loss chart, drawn as :func:`loss_view_controls` (their values in the session) ask."""
     log_y = bool(st.session_state.get(VIEW_KEYS["log"], True))
     smooth = float(st.session_state.get(VIEW_KEYS["smooth"], 0.0))
+    every = bool(st.session_state.get(VIEW_KEYS["every_seed"], False)) and bool(snap.per_seed)
     present = presenting()
     fig = L.cached_figure(
-        handle, "loss", L.loss_key(handle, snap, log_y, smooth, present),
+        handle, "loss", L.loss_key(handle, snap, log_y, smooth, present, every),
         # throttled only while training: a paused race shows its last epoch at once (on a loaded machine the
         # throttle left a paused chart several epochs behind, which then "grew while paused")
-        lambda: L.loss_figure(handle, snap, log_y, smooth, present), live=snap.status == "running",
-        style=(log_y, smooth, present),  # a new view is drawn at once, even mid-race
+        lambda: L.loss_figure(handle, snap, log_y, smooth, present, every), live=snap.status == "running",
+        style=(log_y, smooth, present, every),  # a new view is drawn at once, even mid-race
     )  # fmt: skip
     spec = L.figure_json(handle, "loss", fig)
     live_plotly_chart(fig, key="live-loss", config=F.chart_config("loss-curves"), spec=spec)
@@ -321,6 +352,8 @@ def live_status(handle: RaceHandle, snap: Snapshot) -> None:
     (with their learning-rate controls)."""
     if snap.status in L.WAITING_STATUSES and snap.status != "idle":
         return
+    if snap.per_seed:
+        st.markdown(f"**Each optimizer now{shown_seed_text(handle)}**")
     shown = C.changes(handle, snap)
     if shown:
         lines = C.describe_interventions(shown, handle.n_batches)
@@ -344,6 +377,28 @@ def waiting_view(handle: RaceHandle, snap: Snapshot) -> None:
               help="Leave the line: nothing has been trained yet. (■ Stop does the same while waiting.)")  # fmt: skip
 
 
+def seeds_heading(handle: RaceHandle, snap: Snapshot, total: int) -> None:
+    """The status line of a race over several seeds: where the slowest and fastest seeds are, and how many are
+    still waiting for a worker."""
+    snaps = snap.per_seed or []
+    state = {"running": "Training", "paused": "‖ Paused", "finished": "Finished", "stopped": "Stopped",
+             "error": "Error", "cancelled": "Cancelled", "queued": "Waiting"}.get(snap.status, snap.status)  # fmt: skip
+    epochs = [s.epoch for s in snaps]
+    where = f"epoch {min(epochs)}" + (f"–{max(epochs)}" if max(epochs) != min(epochs) else "") + f" / {total}"
+    waiting = sum(1 for s in snaps if s.status == "queued")
+    wait = f" · {waiting} waiting for a worker" if waiting else ""
+    steps = sum(s.step for s in snaps)
+    rate = steps / snap.elapsed if snap.elapsed > 0 else 0.0
+    speed = f" · {num(rate, ',.0f')} training steps/s (all seeds)" if rate and snap.status == "running" else ""
+    if snap.status == "paused":  # "‖ Paused at epoch 5–6 / 60 · 3 seeds", as a one-seed race says it
+        st.markdown(f"#### {state} at {where} · {len(snaps)} seeds{wait}")
+    else:
+        st.markdown(f"#### {state}: {where} · {len(snaps)} seeds · {num(snap.elapsed, '.1f')} s{speed}{wait}")
+    if snap.status == "error":
+        st.error(f"Training failed: {snap.error or 'the race ended with an error'}. Press ▶ Train to start "
+                 "again.")  # fmt: skip
+
+
 def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
     """The fast-moving part of a live race: status line and loss curves (or, while it waits in line for a worker,
     its place and wait).  Nothing else: each element here is redrawn by the browser five times a second."""
@@ -353,6 +408,10 @@ def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
         waiting_view(handle, snap)
         return
     total = max(1, snap.total_epochs)
+    if snap.per_seed:
+        seeds_heading(handle, snap, total)
+        loss_chart(handle, snap)
+        return
     done = steps_per_second(snap)
     speed = f" · {num(done, ',.0f')} training steps/s" if done and snap.status != "paused" else ""
     state_txt = {"running": "Training", "paused": "‖ Paused", "finished": "Finished", "stopped": "Stopped",
@@ -455,17 +514,50 @@ def _highlight_winner(row: pd.Series) -> list[str]:
     return [WINNER_ROW if row.get("winner") else ""] * len(row)
 
 
+REPEAT_SEEDS = 5  # the one-seed verdict's offer: the same race over this many seeds
+
+
+def _repeat_over_seeds(n: int) -> None:
+    """The one-seed verdict's button: the same settings over ``n`` seeds, started at once."""
+    st.session_state[S.wkey("n_seeds")] = n
+    st.session_state["train_now"] = True
+
+
+def seeds_results(handle: RaceHandle, snap: Snapshot) -> None:
+    """A race over several seeds: the paired verdict and the table of medians and ranges."""
+    results = [s.result for s in snap.per_seed or []]
+    level, text = R.seeds_verdict(results, snap.seeds or [], handle.units)
+    (st.success if level == "success" else st.warning)(text)
+    table = R.seed_results_table(results, snap.seeds or [])
+    st.dataframe(table.drop(columns=["kind"]).style.apply(_highlight_winner, axis=1), hide_index=True,
+                 width="stretch")  # fmt: skip
+
+
 def results_section(handle: RaceHandle, snap: Snapshot) -> None:
     result = snap.result
-    if result is None:
+    if snap.per_seed:
+        if snap.status in L.LIVE_STATUSES or any(s.result is None for s in snap.per_seed):
+            return
+        st.subheader(f"Results on the test part: {len(snap.per_seed)} seeds")
+        seeds_results(handle, snap)
+        table = R.results_table(result) if result is not None else None
+    elif result is None:
         return
-    st.subheader("Results on the test part")
-    table = R.results_table(result)
-    text = R.verdict(result, handle.units)
-    best_beats = "does NOT" not in text and "No optimizer" not in text
-    (st.success if best_beats else st.warning)(text)
-    shown = R.format_table(table.drop(columns=["kind"]))
-    st.dataframe(shown.style.apply(_highlight_winner, axis=1), hide_index=True, width="stretch")
+    else:
+        st.subheader("Results on the test part")
+        table = R.results_table(result)
+        text = R.verdict(result, handle.units)
+        best_beats = "does NOT" not in text and "No optimizer" not in text
+        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        (c1.success if best_beats else c1.warning)(
+            text + " This is one seed, one draw: another seed may rank the optimizers differently.")
+        c2.button(f"↻ Repeat over {REPEAT_SEEDS} seeds", key="btn.repeat_seeds", on_click=_repeat_over_seeds,
+                  args=(REPEAT_SEEDS,), type="primary",
+                  help=f"The same race from {REPEAT_SEEDS} seeds (each its own initial weights and batches), "
+                  "in parallel: the chart shows their spread and the verdict how many seeds each optimizer "
+                  "won.")  # fmt: skip
+        shown = R.format_table(table.drop(columns=["kind"]))
+        st.dataframe(shown.style.apply(_highlight_winner, axis=1), hide_index=True, width="stretch")
     if handle.units in ("", "unitless"):
         units_txt = "RMSE and MAE in the series' own units (MSE in their square)"
     else:
@@ -476,8 +568,13 @@ def results_section(handle: RaceHandle, snap: Snapshot) -> None:
         "optimizer with the lowest test MSE. Train time: this optimizer's own seconds of computation."
     )
     if handle.exports is None or handle.exports.get("version") != snap.version:
-        handle.exports = {"version": snap.version, "curves": R.curves_csv(snap.history),
-                          "metrics": R.metrics_csv(table, handle.units), "json": R.run_json(handle, snap)}  # fmt: skip
+        seeds = list(zip(snap.seeds or [], snap.per_seed or []))
+        handle.exports = {
+            "version": snap.version,
+            "curves": R.curves_csv(snap.history, [(k, s.history) for k, s in seeds] or None),
+            "metrics": R.metrics_csv(table, handle.units, [(k, s.result) for k, s in seeds] or None),
+            "json": R.run_json(handle, snap),
+        }
     c1, c2, c3, _ = st.columns([1.1, 1.1, 1.4, 0.6])
     c1.download_button("Download curves (CSV)", handle.exports["curves"], file_name="gru-lab-curves.csv",
                        mime="text/csv", on_click="ignore", key="dl.curves")  # fmt: skip
@@ -521,6 +618,9 @@ def models_section(handle: RaceHandle | None, snap: Snapshot | None, cfg: RunCon
         if models is None:
             st.caption("The trained models can be saved while the race is paused or after it has ended.")
         else:
+            if len(handle.cfg.seeds) > 1:
+                st.caption(f"The models of one seed: {shown_seed_text(handle).strip(' ()')}. Each file records "
+                           "its seed.")  # fmt: skip
             cols = st.columns(min(len(handle.labels), 3) or 1)
             for i, name in enumerate(handle.labels):
                 cols[i % len(cols)].download_button(

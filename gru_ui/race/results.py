@@ -18,8 +18,9 @@ import pandas as pd
 from gru_core.config import RunConfig
 from gru_core.data import Prepared
 from gru_core.data.metrics import baseline_metrics, linear_ar_forecast, persistence_forecast, regression_metrics
-from gru_core.fmt import num
+from gru_core.fmt import num, signed
 from gru_core.jsonio import to_jsonable
+from gru_core.stats import paired_seeds
 from gru_core.train.live import Snapshot
 
 from .changes import share_config, share_query
@@ -27,7 +28,8 @@ from .session import RaceHandle
 from .settings import default_config, page_query
 
 __all__ = ["METRIC_COLUMNS", "config_from_run_json", "curves_csv", "error_summary", "forecast_data",
-           "format_table", "metrics_csv", "results_table", "run_json", "verdict"]  # fmt: skip
+           "format_table", "metrics_csv", "results_table", "run_json", "seed_results_table", "seeds_verdict",
+           "verdict"]  # fmt: skip
 
 METRIC_COLUMNS = {"mse": "MSE", "rmse": "RMSE", "mae": "MAE", "mape": "MAPE %", "r2": "R²"}
 
@@ -158,30 +160,169 @@ def verdict(result: dict, units: str = "") -> str:
     )
 
 
+def _test_values(results: list[dict | None], name: str, key: str) -> np.ndarray:
+    """``name``'s test ``key`` in every seed's result (NaN where it diverged, trained no epoch or has no result)."""
+    out = []
+    for res in results:
+        run = next((r for r in (res or {}).get("runs", []) if r["name"] == name), None)
+        ok = run is not None and run.get("test") and not run.get("diverged")
+        out.append(_metric(run["test"], key) if ok else float("nan"))
+    return np.asarray(out, dtype=np.float64)
+
+
+def _names(results: list[dict | None]) -> list[str]:
+    return list(dict.fromkeys(r["name"] for res in results for r in (res or {}).get("runs", [])))
+
+
+def seed_results_table(results: list[dict | None], seeds: list[int]) -> pd.DataFrame:
+    """A race over several seeds: one row per optimizer with every test metric as its median over the seeds and
+    its range, "0.2151 (0.2034–0.2410)", and how many seeds finished, diverged or stopped early; then the
+    baselines (the same in every seed: they do not train).  The ``winner`` column marks the lowest median MSE."""
+    n = len(seeds)
+    rows, medians = [], {}
+    for name in _names(results):
+        row: dict[str, Any] = {"model": name, "kind": "optimizer"}
+        for key, label in METRIC_COLUMNS.items():
+            v = _test_values(results, name, key)
+            ok = v[np.isfinite(v)]
+            row[label] = (f"{num(float(np.median(ok)))} ({num(float(ok.min()))}–{num(float(ok.max()))})"
+                          if len(ok) else "—")  # fmt: skip
+            if key == "mse":
+                medians[name] = float(np.median(ok)) if len(ok) else math.inf
+        states = []
+        for res in results:
+            run = next((r for r in (res or {}).get("runs", []) if r["name"] == name), None)
+            said = {"early_stopped": "early stop", "stopped": "stopped by user"}
+            states.append("no result" if run is None else "diverged" if run.get("diverged") else
+                          said.get(run.get("status"), str(run.get("status"))))  # fmt: skip
+        counts = pd.Series(states).value_counts(sort=False)
+        row["seeds"] = f"{int(np.isfinite(_test_values(results, name, 'mse')).sum())} of {n}"
+        row["status"] = ", ".join(f"{c} {st}" for st, c in counts.items())
+        rows.append(row)
+    base = next((res.get("baselines") for res in results if res and res.get("baselines")), None) or {}
+    names = {"persistence": "baseline: persistence (tomorrow = today)", "linear": "baseline: linear autoregression"}
+    for k, m in base.items():
+        rows.append({"model": names.get(k, f"baseline: {k}"), "kind": "baseline",
+                     **{label: num(_metric(m, key)) for key, label in METRIC_COLUMNS.items()},
+                     "seeds": "", "status": "the same in every seed"})  # fmt: skip
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    df.insert(1, "winner", "")
+    if medians and min(medians.values()) < math.inf:
+        best = min(medians, key=medians.get)
+        df.loc[df["model"] == best, "winner"] = "★ best median"
+    return df
+
+
+VERDICT_CONFIDENCE = 0.9  # the verdict's interval covers at least this (exactly: its level is said)
+
+
+def seeds_verdict(results: list[dict | None], seeds: list[int], units: str = "") -> tuple[str, str]:
+    """``(level, text)``: the verdict of a race over several seeds, from the seeds' paired test RMSE.
+
+    The optimizer with the lowest median test RMSE against the runner-up, seed by seed (same weights, same
+    batches): how many seeds each won, the median difference with its distribution-free interval and the exact
+    sign-flip test (:func:`gru_core.stats.paired_seeds`); "no clear winner" when the interval covers 0 or too few
+    seeds give one at :data:`VERDICT_CONFIDENCE`.  Then the best against "tomorrow = today" in every seed.
+    ``level``: "success" (a clear winner that beats persistence), else "warning"."""
+    u = f" {units}" if units and units != "unitless" else ""
+    n = len(seeds)
+    names = _names(results)
+    rmse = {name: _test_values(results, name, "rmse") for name in names}
+    usable = {k: v for k, v in rmse.items() if np.isfinite(v).any()}
+    if not usable:
+        return "warning", f"Over {n} seeds, no optimizer produced a usable model (every run diverged)."
+    ranked = sorted(usable, key=lambda k: float(np.nanmedian(usable[k])))
+    best = ranked[0]
+    parts = []
+    if len(names) >= 2:
+        other = ranked[1] if len(ranked) > 1 else next(k for k in names if k != best)
+        pc = paired_seeds(rmse[best], rmse[other], lower=True, confidence=VERDICT_CONFIDENCE)
+        won = f"{best} had the lower test RMSE in {pc['wins_a']} of {n} seeds, {other} in {pc['wins_b']}"
+        if pc["ties"]:
+            won += f" ({pc['ties']} tied)"
+        if pc["n_excluded"]:
+            won += f"; {pc['n_excluded']} seed(s) where one of them diverged are left out of the pairs"
+        parts.append(f"Over {n} seeds (same weights and batches for both in each seed), {won}.")
+        if pc["n"] >= 2:
+            stat = (f"median difference {best} − {other}: {signed(pc['median_diff'])}{u} "
+                    f"({pc['ci_level']:.0%} interval {num(pc['ci_low'])} to {num(pc['ci_high'])}; paired sign-flip "
+                    f"test p = {num(pc['p_value'], '.2g')})")  # fmt: skip
+            if pc["clear"]:
+                parts.append(f"{best} wins: {stat}, an interval that excludes 0.")
+            elif pc["ci_level"] < VERDICT_CONFIDENCE:
+                parts.append(f"No clear winner yet: {stat}; {pc['n']} paired seeds cannot give a "
+                             f"{VERDICT_CONFIDENCE:.0%} interval, race more seeds.")  # fmt: skip
+            else:
+                parts.append(f"No clear winner: {stat}, an interval that covers 0 — the difference is within the "
+                             "spread between seeds.")  # fmt: skip
+        else:
+            pc = {"clear": False}
+            parts.append("Too few seeds where both trained to compare them.")
+        if len(names) > 2:
+            wins = {k: 0 for k in names}
+            for i in range(n):
+                col = {k: v[i] for k, v in rmse.items() if math.isfinite(v[i])}
+                if col:
+                    wins[min(col, key=col.get)] += 1
+            parts.append("Seeds won (lowest test RMSE): " + ", ".join(f"{k} {w}" for k, w in wins.items()) + ".")
+    else:
+        pc = {"clear": False}
+    base = next((res.get("baselines") for res in results if res and res.get("baselines")), None) or {}
+    pers = _metric(base.get("persistence"), "rmse")
+    beats = False
+    if math.isfinite(pers):
+        v = usable[best]
+        k = int((v[np.isfinite(v)] < pers).sum())
+        beats = k > np.isfinite(v).sum() / 2
+        parts.append(f"Tomorrow = today scores RMSE {num(pers)}{u}: {best} (median {num(float(np.nanmedian(v)))}{u}) "
+                     f"beats it in {k} of {int(np.isfinite(v).sum())} seeds.")  # fmt: skip
+    return ("success" if pc["clear"] and beats else "warning"), " ".join(parts)
+
+
 CURVE_COLUMNS = ["optimizer", "epoch", "step", "train_loss", "val_loss", "grad_norm", "update_norm", "update_ratio",
                  "lr", "seconds"]  # fmt: skip
 
 
-def curves_csv(history: dict[str, list[dict]]) -> str:
-    """Every run's per-epoch history as one long CSV (one row per optimizer and epoch)."""
-    rows = [{"optimizer": name, **rec} for name, recs in history.items() for rec in recs]
+def curves_csv(history: dict[str, list[dict]], seeds: list[tuple[int, dict[str, list[dict]]]] | None = None) -> str:
+    """Every run's per-epoch history as one long CSV (one row per optimizer and epoch); with ``seeds`` (``(seed,
+    history)`` pairs of a race over several seeds) one row per seed, optimizer and epoch, with a ``seed`` column."""
+    if seeds:
+        rows = [{"seed": seed, "optimizer": name, **rec} for seed, h in seeds for name, recs in h.items()
+                for rec in recs]  # fmt: skip
+        columns = ["seed", *CURVE_COLUMNS]
+    else:
+        rows = [{"optimizer": name, **rec} for name, recs in history.items() for rec in recs]
+        columns = CURVE_COLUMNS
     buf = io.StringIO()
-    pd.DataFrame(rows, columns=CURVE_COLUMNS).to_csv(buf, index=False)
+    pd.DataFrame(rows, columns=columns).to_csv(buf, index=False)
     return buf.getvalue()
 
 
-def metrics_csv(table: pd.DataFrame, units: str = "") -> str:
+def metrics_csv(table: pd.DataFrame, units: str = "", seeds: list[tuple[int, dict | None]] | None = None) -> str:
+    """The results table as CSV; with ``seeds`` (``(seed, result)`` pairs) every seed's table, one under the other,
+    with a ``seed`` column (numbers, not the page's "median (range)" text)."""
     buf = io.StringIO()
-    df = table.copy()
+    if seeds:
+        parts = []
+        for seed, res in seeds:
+            if res is not None:
+                one = results_table(res)
+                one.insert(0, "seed", seed)
+                parts.append(one)
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    else:
+        df = table.copy()
     df.insert(len(df.columns), "units", units or "")
     df.to_csv(buf, index=False)
     return buf.getvalue()
 
 
 def run_json(handle: RaceHandle, snap: Snapshot) -> str:
-    """The whole run: configuration (also as the URL query, learning-rate changes included, so
+    """The whole run: configuration (also as the URL query, learning-rate changes and seeds included, so
     :func:`config_from_run_json` replays it), data description, histories, learning-rate changes, pauses
-    and metrics."""
+    and metrics (a race over several seeds: every seed's, under ``per_seed``)."""
     p = handle.prepared
     payload = {
         "app": "GRU Optimizer Lab",
@@ -199,6 +340,11 @@ def run_json(handle: RaceHandle, snap: Snapshot) -> str:
         "result": snap.result,
         "error": snap.error,
     }
+    if snap.per_seed:  # a race over several seeds: the above is the shown seed's; here is every seed's
+        payload["seeds"] = list(snap.seeds or [])
+        payload["per_seed"] = [{"seed": seed, "status": s.status, "elapsed_seconds": s.elapsed, "history": s.history,
+                                "result": s.result, "error": s.error}
+                               for seed, s in zip(snap.seeds or [], snap.per_seed)]  # fmt: skip
     return json.dumps(to_jsonable(payload), indent=1)
 
 

@@ -30,6 +30,7 @@ from gru_core.data import DataError, Prepared, prepare_run
 from gru_core.model.files import Checkpoint
 from gru_core.optim import OPTIMIZERS, make_optimizer
 from gru_core.runner import JobHandle, RaceJob, Runner, get_runner
+from gru_core.runner.seeds import SeedRaces
 from gru_core.train import Race
 from gru_core.train.live import Snapshot
 
@@ -55,6 +56,8 @@ __all__ = [
     "queue_text",
     "queued_races",
     "race_job",
+    "seeds_text",
+    "shown_seed_text",
     "race_limit",
     "race_limit_text",
     "runner",
@@ -389,7 +392,7 @@ def start_race(
         busy = sum(1 for lv in list(_ACTIVE) if lv.running)
         if busy >= limit:
             raise RuntimeError(busy_message(busy, limit, run))
-        live = run.submit(job)
+        live = SeedRaces(run, job)  # one job per seed, in parallel on the runner's workers
         _ACTIVE.add(live)
         _LAST_SEEN[live] = time.monotonic()
     _ensure_watchdog()
@@ -410,6 +413,22 @@ def start_race(
     )
     weakref.finalize(handle, live.stop)  # the session is gone: stop training (or waiting) for nobody
     return handle
+
+
+def seeds_text(seeds: list[int]) -> str:
+    """"seed 0" or "5 seeds (0–4)"."""
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    return f"{len(seeds)} seeds ({seeds[0]}–{seeds[-1]})"
+
+
+def shown_seed_text(handle: RaceHandle) -> str:
+    """" (seed 3 of 5)" for the sections that show one seed of a race over several; "" for a one-seed race."""
+    seeds = handle.cfg.seeds
+    if len(seeds) < 2:
+        return ""
+    i = min(max(0, int(getattr(handle.live, "shown", 0))), len(seeds) - 1)
+    return f" (seed {seeds[i]}, {i + 1} of {len(seeds)}: pick another under the loss chart)"
 
 
 def is_training(snap: Snapshot) -> bool:

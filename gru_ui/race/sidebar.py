@@ -315,7 +315,12 @@ def _training_widgets() -> None:
     st.number_input("Gradient clipping: max norm (0 = off)", 0.0, float(_limit("clip_norm")), key=k("clip_norm"),
                     step=0.5)  # fmt: skip
     st.selectbox("Learning-rate schedule", _choices("schedule"), key=k("schedule"))
-    st.number_input("Seed (weights, dropout, batch order)", 0, S.PAGE_LIMITS["max_seed"], key=k("seed"), step=1)
+    st.slider("Seeds to race", 1, S.PAGE_LIMITS["seeds"], key=k("n_seeds"),
+              help="Each seed races every optimizer from its own initial weights, dropout masks and batch order; "
+              "the seeds train in parallel. One seed is one draw: with several, the chart shows their spread and "
+              "the verdict counts how many seeds each optimizer won.")  # fmt: skip
+    st.number_input("First seed (weights, dropout, batch order)", 0, S.PAGE_LIMITS["max_seed"], key=k("seed"),
+                    step=1)  # fmt: skip
 
 
 def sidebar_config() -> tuple[RunConfig, DataChoice]:

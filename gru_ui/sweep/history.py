@@ -124,10 +124,23 @@ def sweeps_frame(sweeps: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
+def _race_status(group: pd.DataFrame) -> str:
+    """"Adam finished, RMSprop diverged"; over several seeds "Adam 5 finished; RMSprop 3 finished, 2 diverged"."""
+    states = group["status"].where(~group["diverged"].astype(bool), "diverged")
+    parts = []
+    for label in dict.fromkeys(group["label"]):
+        counts = states[group["label"] == label].value_counts(sort=False)
+        if len(group["seed"].unique()) == 1:
+            parts.append(f"{label} {', '.join(counts.index)}")
+        else:
+            parts.append(f"{label} " + ", ".join(f"{n} {st}" for st, n in counts.items()))
+    return ("; " if len(group["seed"].unique()) > 1 else ", ").join(parts)
+
+
 def races(runs: pd.DataFrame) -> list[dict]:
     """The races of the race page among ``runs`` (their runs share one link and one store time), newest first:
-    ``ids``, ``stored``, ``optimizers`` ("Adam vs RMSprop"), ``dataset``, ``status`` ("Adam finished, RMSprop
-    diverged") and ``link`` (the race page's query, "?…", that reproduces it)."""
+    ``ids``, ``stored``, ``optimizers`` ("Adam vs RMSprop"), ``dataset``, ``seeds`` (how many), ``status`` ("Adam
+    finished, RMSprop diverged") and ``link`` (the race page's query, "?…", that reproduces it)."""
     if runs.empty or "kind" not in runs:
         return []
     mine = runs[runs["kind"] == "race"]
@@ -138,10 +151,10 @@ def races(runs: pd.DataFrame) -> list[dict]:
             "ids": [int(i) for i in group["id"]],
             "stored": local_time(created),
             "created": created,
-            "optimizers": " vs ".join(str(v) for v in group["label"]),
+            "optimizers": " vs ".join(dict.fromkeys(str(v) for v in group["label"])),
             "dataset": dataset_label(group["dataset"].iloc[0]),
-            "status": ", ".join(f"{lab} {'diverged' if div else st}" for lab, st, div in
-                                zip(group["label"], group["status"], group["diverged"])),  # fmt: skip
+            "seeds": int(group["seed"].nunique()),
+            "status": _race_status(group),
             "link": link if isinstance(link, str) else None,
         })  # fmt: skip
     return sorted(out, key=lambda r: str(r["created"]), reverse=True)
