@@ -63,8 +63,8 @@ def races_section(runs: pd.DataFrame) -> None:
     with st.expander(f"Races kept from the Optimizer race page ({len(shown)})", expanded=True):
         st.markdown("\n".join(
             f"- **{r['optimizers']}** on {r['dataset']}" + (f" · {r['seeds']} seeds" if r["seeds"] > 1 else "")
-            + f" · {r['status']} · {r['stored']} · runs "
-            f"{', '.join(f'#{i}' for i in r['ids'])}" + (f" · [open its link]({'./' + r['link']})" if r["link"] else "")
+            + f" · {r['status']} · {r['stored']} · runs {H.id_list(r['ids'])}"
+            + (f" · [open its link]({'./' + r['link']})" if r["link"] else "")
             for r in shown[:limit]
         ))  # fmt: skip
         more = f" The newest {limit} of {len(shown)} are listed." if len(shown) > limit else ""

@@ -17,7 +17,7 @@ from gru_core.store import RunStore
 from gru_ui.sweep.data import dataset_label
 
 __all__ = ["EXPORT_FORMATS", "EXPORT_MIME", "NO_SWEEP", "created_dates", "default_date_range", "delete_runs",
-           "export_name", "export_runs", "filter_runs", "local_time", "overlay_runs", "races", "run_label",
+           "export_name", "export_runs", "filter_runs", "id_list", "local_time", "overlay_runs", "races", "run_label",
            "runs_frame", "sweep_names", "sweeps_frame"]  # fmt: skip
 
 NO_SWEEP = -1  # the sweep filter's entry for runs stored outside any sweep
@@ -122,6 +122,14 @@ def sweeps_frame(sweeps: pd.DataFrame) -> pd.DataFrame:
         "runs stored": sweeps["n_runs"],
         "message": sweeps["message"].fillna(""),
     })  # fmt: skip
+
+
+def id_list(ids: Sequence[int]) -> str:
+    """Run ids for people: "#3, #4" or, for a longer unbroken run of them, "#3–#22"."""
+    ids = sorted(int(i) for i in ids)
+    if len(ids) > 3 and ids == list(range(ids[0], ids[-1] + 1)):
+        return f"#{ids[0]}–#{ids[-1]}"
+    return ", ".join(f"#{i}" for i in ids)
 
 
 def _race_status(group: pd.DataFrame) -> str:
