@@ -443,6 +443,10 @@ def test_a_race_over_seeds_pauses_and_changes_a_learning_rate_at_one_mini_batch_
         snaps = group.seed_snapshots()
         assert {s.status for s in snaps} == {"paused"} and len({s.step for s in snaps}) == 1, [s.step for s in snaps]
         assert group.snapshot().status == "paused"
+        version = group.snapshot().version
+        group.step_batches(3)  # every seed steps; "paused" is read again only once all of them have done so
+        wait_for(lambda: (g := group.snapshot()).status == "paused" and g.version > version, what="the step")
+        assert [s.step for s in group.seed_snapshots()] == [snaps[0].step + 3] * 3
         group.resume()
         at = group.set_lr("Adam", 0.02)  # while running
         assert isinstance(at, int) and at > snaps[0].step

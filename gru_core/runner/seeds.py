@@ -164,10 +164,25 @@ class SeedRaces:
         self._each("resume")
 
     def step_epoch(self) -> None:
-        self._each("step_epoch")
+        self._step("step_epoch")
 
     def step_batches(self, k: int = 1) -> None:
-        self._each("step_batches", k)
+        self._step("step_batches", k)
+
+    def _step(self, method: str, *args) -> None:
+        """Every paused seed takes the step; returns once each has started it (its snapshot moved on), so a
+        "paused" read afterwards means every seed has finished the step, not that one has not begun it."""
+        before = self.seed_snapshots()
+        self._each(method, *args)
+        if len(self.handles) == 1:
+            return
+        waiting = [i for i, s in enumerate(before) if s.status == "paused"]
+        end = time.monotonic() + ALIGN_TIMEOUT
+        while waiting and time.monotonic() < end:
+            now = self.seed_snapshots()
+            waiting = [i for i in waiting if now[i].version == before[i].version and now[i].status == "paused"]
+            if waiting:
+                time.sleep(0.01)
 
     def pause_before(self, step: int) -> None:
         self._each("pause_before", step)
