@@ -163,6 +163,11 @@ def page() -> None:
             "Height above the lowest point, on a log scale: each grid line down is 10× closer. "
             "A curve that stops falling is stuck (or circling)."
         )
+    with st.expander(f"Every optimizer of this lab ({len(L.optimizer_table())}): defaults, idea, paper"):
+        st.dataframe(L.optimizer_table(), hide_index=True, width="stretch")
+        st.caption("The same classes train the GRU on the race page, in sweeps and on the command line. \"Exact "
+                   "copy\": the update rule agrees with that torch.optim class to rounding error (tests compare "
+                   "200 steps in float64).")  # fmt: skip
     with st.expander("What the Keras flavour changes"):
         st.markdown("RMSprop, with v the running average of g²:")
         st.latex(

@@ -228,3 +228,14 @@ def test_bad_arguments():
         grid("beale", n=1)
     r = trajectory("beale", "adam", steps=0)
     assert r["points"].shape == (1, 2) and r["grads"].shape == (0, 2) and r["diverged_at"] is None
+
+
+def test_suggest_lr_picks_the_grid_rate_whose_path_ends_lowest_without_diverging():
+    from gru_core.classroom.landscapes import SUGGEST_GRID, suggest_lr
+
+    lr = suggest_lr("quadratic", "sgd", steps=100)
+    assert lr in SUGGEST_GRID
+    ends = {g: trajectory("quadratic", "sgd", steps=100, lr=g) for g in SUGGEST_GRID}
+    ok = {g: r["values"][-1] for g, r in ends.items() if r["diverged_at"] is None}
+    assert ends[lr]["diverged_at"] is None and ok[lr] == min(ok.values())
+    assert any(r["diverged_at"] for r in ends.values())  # the grid reaches rates that diverge: they were skipped

@@ -13,7 +13,7 @@ import math
 
 import streamlit as st
 
-from gru_core.classroom.landscapes import LANDSCAPES, grid, quadratic, trajectory
+from gru_core.classroom.landscapes import LANDSCAPES, grid, quadratic, suggest_lr, trajectory
 from gru_core.config import Contestant
 from gru_core.fmt import num
 from gru_core.optim import OPTIMIZERS
@@ -51,6 +51,15 @@ def run_path(
     """The engine's trajectory (cached: deterministic)."""
     land = make_landscape(land_key, condition, angle)
     return trajectory(land, key, flavor=flavor, start=start, steps=steps, **dict(hyper))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def suggested_lr(land_key: str, key: str, flavor: str) -> float:
+    """The learning rate this landscape starts an optimizer with: the hand-tuned one of SUGGESTED_LR for the
+    classic five, else the engine's :func:`~gru_core.classroom.landscapes.suggest_lr` (the best of a small log
+    grid), so a new optimizer of the registry moves visibly here without a line in this file."""
+    hand = SUGGESTED_LR.get(land_key, {}).get(key)
+    return float(hand) if hand is not None else suggest_lr(land_key, key, flavor=flavor)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -118,14 +127,15 @@ def optimizer_widgets(land: str, keys: list[str], keras: bool, both: bool) -> li
         color = colors.get(c.name, color_for(c.name))
         st.markdown(f"<span style='color:{color};font-size:1.4em'>■</span> **{c.name}**", unsafe_allow_html=True)
         k = lr_key(land, key, flavor)
-        st.session_state.setdefault(k, SUGGESTED_LR.get(land, {}).get(key, defaults["lr"]))
+        suggested = suggested_lr(land, key, flavor)
+        st.session_state.setdefault(k, suggested)
         st.select_slider(
             "learning rate (lr)",
             lr_options(st.session_state[k]),
             key=k,
             format_func=lambda v: num(v, "g"),
-            help=f"Suggested here: {num(SUGGESTED_LR.get(land, {}).get(key, defaults['lr']), 'g')}; the "
-            f"registry default (for the GRU) is {num(defaults['lr'], 'g')}.",
+            help=f"Suggested here: {num(suggested, 'g')}; the registry default (for the GRU) is "
+            f"{num(defaults['lr'], 'g')}.",
         )
         hyper = {"lr": float(st.session_state[k])}
         with st.expander(f"more {c.name} hyperparameters"):
@@ -136,6 +146,20 @@ def optimizer_widgets(land: str, keys: list[str], keras: bool, both: bool) -> li
         c.hyper = hyper
         out.append(c)
     return out
+
+
+def optimizer_table() -> list[dict[str, str]]:
+    """One row per optimizer of the registry: name, flavours, the torch.optim class it reproduces exactly (or
+    "—"), its PyTorch-flavour defaults, the idea in a sentence and the paper (the lab page's table; the README's
+    is the same)."""
+    rows = []
+    for spec in OPTIMIZERS.values():
+        defaults = ", ".join(f"{k}={num(v, 'g') if isinstance(v, float) else v}" for k, v in spec.defaults().items()
+                             if k != "maximize")  # fmt: skip
+        rows.append({"optimizer": spec.name, "flavours": ", ".join(spec.flavors),
+                     "exact copy of": f"torch.optim.{spec.torch}" if spec.torch else "— (the paper's algorithm)",
+                     "defaults": defaults, "idea": spec.idea, "paper": spec.paper})  # fmt: skip
+    return rows
 
 
 def with_twins(contestants: list[Contestant]) -> list[Contestant]:

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "AXIS_STYLE", "BASELINE_STYLES", "EXTRA_COLORS", "FONT", "MAX_POINTS", "OPTIMIZER_COLORS", "SPLIT_FILLS",
-    "TITLE_FONT", "TRUTH_COLOR", "assign_colors", "base_layout", "base_optimizer", "chart_config", "color_for",
-    "colors_for", "ema", "empty_note", "input_window_trace", "thin_indices", "tint", "value_axis_title",
+    "AXIS_STYLE", "BASELINE_STYLES", "EXTRA_COLORS", "FAMILY_COLORS", "FONT", "MAX_POINTS", "OPTIMIZER_COLORS",
+    "SPLIT_FILLS", "TITLE_FONT", "TRUTH_COLOR", "assign_colors", "base_layout", "base_optimizer", "chart_config",
+    "color_for", "colors_for", "ema", "empty_note", "family_colors", "input_window_trace", "thin_indices", "tint",
+    "value_axis_title",
 ]  # fmt: skip
 
 
@@ -31,8 +32,12 @@ OPTIMIZER_COLORS: dict[str, str] = {
     "adagrad": "#CC79A7",  # reddish purple
     "adamw": "#E69F00",  # orange
 }
-# For a second Adam, a Keras-flavoured twin, …: Okabe-Ito sky blue, then Paul Tol's muted wine, green, indigo.
-EXTRA_COLORS: tuple[str, ...] = ("#56B4E9", "#882255", "#117733", "#332288", "#000000")
+# Every other optimizer of the registry, in registry order (so a new registry entry gets a colour of its own,
+# the same on every page): Paul Tol's muted scheme, chosen to stay apart from the five above.
+FAMILY_COLORS: tuple[str, ...] = ("#332288", "#88CCEE", "#44AA99", "#AA4499", "#999933", "#DDCC77", "#CC6677",
+                                  "#882255", "#117733", "#6699CC")  # fmt: skip
+# For a second Adam, a Keras-flavoured twin, …: Okabe-Ito sky blue, then black and greys.
+EXTRA_COLORS: tuple[str, ...] = ("#56B4E9", "#000000", "#5E5E5E", "#A0A0A0", "#3B3B3B")
 TRUTH_COLOR = "#222222"
 BASELINE_STYLES: dict[str, dict[str, str]] = {
     "persistence": {"color": "#8C8C8C", "dash": "dot", "label": "persistence (tomorrow = today)"},
@@ -60,10 +65,22 @@ _FLAVOR = re.compile(r"\s*\([^)]*\)$")
 # ----------------------------------------------------------------------------------------------------------
 
 
+def family_colors() -> dict[str, str]:
+    """Every registry optimizer's colour: the five classic ones fixed above, the others from FAMILY_COLORS in
+    registry order (``gru_core.optim.OPTIMIZERS``)."""
+    from gru_core.optim import OPTIMIZERS
+
+    out = dict(OPTIMIZER_COLORS)
+    others = [k for k in OPTIMIZERS if k not in out]
+    for i, key in enumerate(others):
+        out[key] = FAMILY_COLORS[i % len(FAMILY_COLORS)]
+    return out
+
+
 def base_optimizer(name: str) -> str | None:
     """The registry family of a display label: "Adam #2" -> "adam", "RMSprop (keras)" -> "rmsprop"."""
     s = _FLAVOR.sub("", _DUP.sub("", str(name).strip())).strip().lower()
-    return s if s in OPTIMIZER_COLORS else None
+    return s if s in family_colors() else None
 
 
 def color_for(name: str, index: int = 0) -> str:
@@ -73,7 +90,7 @@ def color_for(name: str, index: int = 0) -> str:
     Stateless; :func:`assign_colors` resolves clashes within one race (e.g. "Adam" and "Adam (keras)").
     """
     if base_optimizer(name) is not None and not _DUP.search(str(name)):
-        return OPTIMIZER_COLORS[base_optimizer(name)]  # type: ignore[index]
+        return family_colors()[base_optimizer(name)]  # type: ignore[index]
     return EXTRA_COLORS[index % len(EXTRA_COLORS)]
 
 
@@ -86,18 +103,19 @@ def assign_colors(names: Sequence[str]) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     used: set[str] = set()
+    colors = family_colors()
     for name in names:  # pass 1: the plain family names
         base = base_optimizer(name)
         if base is not None and str(name).strip().lower() == base:
-            out[name] = OPTIMIZER_COLORS[base]
+            out[name] = colors[base]
             used.add(out[name])
-    spare = [c for c in (*OPTIMIZER_COLORS.values(), *EXTRA_COLORS)]
+    spare = [c for c in (*colors.values(), *EXTRA_COLORS)]
     for name in names:  # pass 2: everyone else
         if name in out:
             continue
         base = base_optimizer(name)
-        if base is not None and not _DUP.search(str(name)) and OPTIMIZER_COLORS[base] not in used:
-            out[name] = OPTIMIZER_COLORS[base]
+        if base is not None and not _DUP.search(str(name)) and colors[base] not in used:
+            out[name] = colors[base]
         else:
             free = [c for c in EXTRA_COLORS if c not in used] or [c for c in spare if c not in used] or spare
             out[name] = free[0]
