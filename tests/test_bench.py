@@ -49,3 +49,14 @@ def test_seeds_benchmark_quick_mode_prints_a_wall_time_per_seed_count():
     rows = re.findall(r"(\d+) seed\(s\): +([0-9.]+) s +\(([0-9.]+)× one seed", proc.stdout)
     assert [int(n) for n, _, _ in rows] == [1, 3], proc.stdout
     assert float(rows[0][2]) == 1.0 and float(rows[1][1]) > 0, proc.stdout
+
+
+def test_optimizer_benchmark_quick_mode_times_every_registry_optimizer_against_adam():
+    from gru_core.optim import OPTIMIZERS
+
+    proc = subprocess.run([sys.executable, "bench/bench_optim.py", "--quick"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = dict(re.findall(r"^\s+(\S+)\s+[0-9.]+ µs\s+ratio to Adam\s+([0-9.]+)$", proc.stdout, re.M))
+    assert set(rows) == {spec.name for spec in OPTIMIZERS.values()}, proc.stdout
+    assert 0.3 < float(rows["Adam"]) < 3, proc.stdout  # Adam against itself, on a noisy machine

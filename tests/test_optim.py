@@ -735,7 +735,7 @@ def test_make_optimizer_names_betas_and_errors():
     with pytest.raises(ValueError, match="betas"):
         make_optimizer("adam", betas=(0.7, 0.8), beta1=0.5)
     with pytest.raises(ValueError) as exc:
-        make_optimizer("lion")
+        make_optimizer("adamz")  # no such optimizer
     for known in OPTIMIZERS:
         assert known in str(exc.value)
     with pytest.raises(ValueError, match="flavor"):

@@ -173,7 +173,7 @@ def test_spec_validation_names_the_problem():
     with pytest.raises(ValueError, match="hidden_size"):
         cells(tiny_spec(grid={"hidden_size": [4, 0]}))
     with pytest.raises(ValueError, match="unknown optimizer"):
-        tiny_spec(contestants=["adamax"])
+        tiny_spec(contestants=["adamz"])  # no such optimizer
     assert tiny_spec(seeds=3).seeds == [0, 1, 2]
 
 

@@ -158,7 +158,7 @@ def test_bad_configs_are_refused(prepared):
     with pytest.raises(ValueError, match="distinct"):
         small_race(prepared, [Contestant("adam"), Contestant("adam")])
     with pytest.raises(ValueError, match="unknown|Unknown"):
-        small_race(prepared, [Contestant("adamax")])
+        small_race(prepared, [Contestant("adamz")])  # no such optimizer
     with pytest.raises(ValueError, match="output_size"):
         Race(prepared, GRUConfig(output_size=3), [Contestant("adam")], TrainConfig())
 
