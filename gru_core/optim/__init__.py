@@ -13,9 +13,19 @@ The family, in the order it grew (each step fixes a weakness of the previous one
   its zero initialisation ("bias correction").  **AdamW** decays the weights directly instead of adding
   ``weight_decay * p`` to the gradient (where Adam's denominator would rescale it).
 
-Every optimizer here reproduces ``torch.optim`` (2.x, single-tensor code path) to rounding error, and
-RMSprop/Adam also offer ``flavor="keras"``: the formulas and defaults of tf.keras 2.15, whose small
-differences (epsilon inside the square root, "epsilon hat", ``rho=0.9``) are a teaching point.
+And after it: **NAdam** (Nesterov momentum inside Adam), **RAdam** (Adam whose adaptive step is switched in
+only once its variance estimate can be trusted), **Adamax** (Adam with the infinity norm), **Lion** (the sign
+of an interpolated momentum: every step has the same size), in :mod:`.adam_family`; three older ideas, **Rprop**
+(per-weight step sizes from gradient signs), **ASGD** (SGD with a running average of the weights) and
+**Adadelta** (step sizes in the weights' own units), in :mod:`.older`; and the memory-lean or matrix-aware
+**Adafactor** (factored second moments) and **Muon** (orthogonalised momentum for weight matrices), in
+:mod:`.modern`.
+
+Every optimizer here that ``torch.optim`` has reproduces it (torch 2.13, single-tensor code path) to rounding
+error (Lion follows its paper's Algorithm 2); several also offer ``flavor="keras"``: the formulas and defaults of
+tf.keras 2.15 (RMSprop, Adam) or Keras 3 (the newer ones), whose small differences (epsilon inside the square
+root, "epsilon hat", ``rho=0.9``) are a teaching point.  The package: :mod:`.base` (the Optimizer class and the
+registry's entry types), one module per family with its ``SPECS``, and this module's :data:`OPTIMIZERS`.
 
 Usage::
 
@@ -34,26 +44,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from gru_core.optim import classic
+from gru_core.optim import adam_family, classic, older
+from gru_core.optim.adam_family import Adamax, Lion, NAdam, RAdam
 from gru_core.optim.base import HyperParam, Optimizer, OptimizerSpec
 from gru_core.optim.classic import SGD, Adagrad, Adam, AdamW, RMSprop
+from gru_core.optim.older import ASGD, Adadelta, Rprop
 
 __all__ = [
+    "ASGD",
     "OPTIMIZERS",
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
     "HyperParam",
+    "Lion",
+    "NAdam",
     "Optimizer",
     "OptimizerSpec",
+    "RAdam",
     "RMSprop",
+    "Rprop",
     "make_optimizer",
 ]
 
 # The registry: every optimizer a page, the CLI, a sweep or a model file can name, in the order pages list them.
 # One entry per optimizer (its module's SPECS) is all it takes to add one.
-OPTIMIZERS: dict[str, OptimizerSpec] = {**classic.SPECS}
+OPTIMIZERS: dict[str, OptimizerSpec] = {**classic.SPECS, **adam_family.SPECS, **older.SPECS}
 
 
 def make_optimizer(name: str, flavor: str = "pytorch", **hyper: Any) -> Optimizer:

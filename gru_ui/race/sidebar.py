@@ -217,8 +217,8 @@ def contestant_editor(colors: dict[str, str]) -> None:
             c2.selectbox(
                 "Flavour", spec.flavors, key=S.okey(oid, "flavor"), on_change=_reset_contestant, args=(oid,),
                 label_visibility="collapsed", disabled=len(spec.flavors) == 1,
-                help="pytorch: torch.optim's rules and defaults; keras: tf.keras 2.15's (eps inside the "
-                "square root, RMSprop rho 0.9, lr 1e-3).",
+                help="pytorch: torch.optim's rules and defaults; keras: Keras's (tf.keras 2.15 for RMSprop and "
+                "Adam: eps inside the square root, rho 0.9, lr 1e-3; Keras 3 for NAdam, Adamax, Adadelta).",
             )  # fmt: skip
             defaults = spec.defaults(ss[S.okey(oid, "flavor")])
             st.caption(spec.description)
