@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import re
 
 import numpy as np
 import pytest
+from _torchref import require_torch
 
 from gru_core.model.params import ParamDict
 from gru_core.optim import (
@@ -40,22 +40,6 @@ TORCH_NAMES = {"sgd": "SGD", "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam":
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
-
-
-def require_torch():
-    """Import torch; a missing torch FAILS under CI and is a loud skip locally."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the machine
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"torch is required in CI (torch.optim reference tests) but cannot be imported: {exc}"
-            )
-        pytest.skip(
-            f"!!! TORCH NOT INSTALLED ({exc}): the exact torch.optim comparison tests were SKIPPED; "
-            "install torch==2.13.0 (CPU) to run them !!!"
-        )
-    return torch
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import re
 
 import numpy as np
 import pytest
+from _torchref import require_torch
 
 from gru_core.model.params import ParamDict
 from gru_core.optim import OPTIMIZERS, make_optimizer
@@ -42,20 +42,6 @@ LR_SCHEDULE = {40: 3e-3, 90: 0.0, 100: 2e-2, 150: 1e-4}
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
-
-
-def require_torch():
-    """Import torch; a missing torch FAILS under CI and is a loud skip locally."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the machine
-        if os.environ.get("CI"):
-            pytest.fail(f"torch is required in CI (torch.optim reference tests) but cannot be imported: {exc}")
-        pytest.skip(
-            f"!!! TORCH NOT INSTALLED ({exc}): the exact torch.optim comparison tests were SKIPPED; "
-            "install torch==2.13.0 (CPU) to run them !!!"
-        )
-    return torch
 
 
 @pytest.fixture(scope="module")

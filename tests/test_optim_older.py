@@ -12,11 +12,11 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 
 import numpy as np
 import pytest
+from _torchref import require_torch
 
 import gru_core.optim as optim_pkg
 from gru_core.model.params import ParamDict
@@ -46,20 +46,6 @@ LR_SCHEDULES = {
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
-
-
-def require_torch():
-    """Import torch; a missing torch FAILS under CI and is a loud skip locally."""
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the machine
-        if os.environ.get("CI"):
-            pytest.fail(f"torch is required in CI (torch.optim reference tests) but cannot be imported: {exc}")
-        pytest.skip(
-            f"!!! TORCH NOT INSTALLED ({exc}): the exact torch.optim comparison tests were SKIPPED; "
-            "install torch==2.13.0 (CPU) to run them !!!"
-        )
-    return torch
 
 
 @pytest.fixture(scope="module")

@@ -124,3 +124,12 @@ def test_the_optimizer_lab_draws_its_path(key):
         n = len(r["points"])
         assert np.isfinite(r["points"][: r["diverged_at"] or n]).all() and r["step_sizes"].shape[1] == 2, landscape
     assert make_optimizer(key).hyperparams()
+
+
+def test_the_readme_table_names_every_optimizer_with_its_paper():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("## The optimizers"):text.index("## Sweeps, statistics")]
+    for spec in OPTIMIZERS.values():
+        row = next((line for line in table.splitlines() if line.startswith(f"| **{spec.name}** |")), None)
+        assert row is not None, spec.name
+        assert spec.paper in row and spec.idea in row, spec.name

@@ -347,12 +347,14 @@ def _load_optimizer(data, opt_meta, shapes, dtype):
                 raise CheckpointError(f"optimizer state names unknown parameter {pname!r}")
             st = dict(opt_meta.get("scalars", {}).get(pname, {}))
             prefix = f"opt/{pname}/"
+            expected = opt.state_shapes(pname, tuple(shapes[pname]))  # e.g. Adafactor's row and column moments
             for key in data.files:
                 if key.startswith(prefix):
                     shape, found = _header(data, key)  # checked before reading
-                    if shape != tuple(shapes[pname]) or found != dtype:
+                    want = tuple(expected.get(key[len(prefix) :], tuple(shapes[pname])))
+                    if shape != want or found != dtype:
                         raise CheckpointError(f"optimizer state {key} has shape {shape} / dtype {found}, "
-                                              f"expected {tuple(shapes[pname])} / {dtype}")  # fmt: skip
+                                              f"expected {want} / {dtype}")  # fmt: skip
                     st[key[len(prefix) :]] = _get(data, key)
             state[pname] = st
         opt.load_state_dict({"optimizer": cls_name, "flavor": opt_meta.get("flavor", "pytorch"),

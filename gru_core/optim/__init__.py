@@ -44,10 +44,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from gru_core.optim import adam_family, classic, older
+from gru_core.optim import adam_family, classic, modern, older
 from gru_core.optim.adam_family import Adamax, Lion, NAdam, RAdam
 from gru_core.optim.base import HyperParam, Optimizer, OptimizerSpec
 from gru_core.optim.classic import SGD, Adagrad, Adam, AdamW, RMSprop
+from gru_core.optim.modern import Adafactor, Muon
 from gru_core.optim.older import ASGD, Adadelta, Rprop
 
 __all__ = [
@@ -55,12 +56,14 @@ __all__ = [
     "OPTIMIZERS",
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
     "HyperParam",
     "Lion",
+    "Muon",
     "NAdam",
     "Optimizer",
     "OptimizerSpec",
@@ -72,7 +75,7 @@ __all__ = [
 
 # The registry: every optimizer a page, the CLI, a sweep or a model file can name, in the order pages list them.
 # One entry per optimizer (its module's SPECS) is all it takes to add one.
-OPTIMIZERS: dict[str, OptimizerSpec] = {**classic.SPECS, **adam_family.SPECS, **older.SPECS}
+OPTIMIZERS: dict[str, OptimizerSpec] = {**classic.SPECS, **adam_family.SPECS, **older.SPECS, **modern.SPECS}
 
 
 def make_optimizer(name: str, flavor: str = "pytorch", **hyper: Any) -> Optimizer:

@@ -132,6 +132,12 @@ class Optimizer:
 
     # ---- public API ----------------------------------------------------------------------------------
 
+    def state_shapes(self, name: str, shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        """The shapes of the state arrays parameter ``name`` (of ``shape``) gets: here every buffer has the
+        parameter's shape; an optimizer that keeps others (Adafactor's factored moments) says so (model files
+        check a saved state against this)."""
+        return {key: tuple(shape) for key in self._required_buffers()}
+
     def hyperparams(self) -> dict[str, float | bool]:
         """The current hyperparameters, keyed like the registry (``beta1``, ``beta2`` instead of betas)."""
         return {name: getattr(self, name) for name in self.HYPER_NAMES}
