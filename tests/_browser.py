@@ -160,3 +160,25 @@ def browser_page(browser, viewport: Mapping[str, int] | None = None) -> Iterator
         yield pg
     finally:
         ctx.close()
+
+
+def module_fixtures(log_name: str, extra_env: Mapping[str, str] | None = None):
+    """The three fixtures most browser test modules need, as ``server, browser, page = module_fixtures(log)``:
+    a Streamlit server and a Chromium for the module, and a fresh page per test."""
+
+    @pytest.fixture(scope="module")
+    def server():
+        with streamlit_server(log_name, extra_env=extra_env) as url:
+            yield url
+
+    @pytest.fixture(scope="module")
+    def browser():
+        with chromium_browser() as b:
+            yield b
+
+    @pytest.fixture
+    def page(browser):
+        with browser_page(browser) as pg:
+            yield pg
+
+    return server, browser, page

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from _browser import ARTIFACTS, EXCEPTION, browser_page, chromium_browser, streamlit_server
+from _browser import ARTIFACTS, EXCEPTION, module_fixtures
 
 from gru_core.optim import OPTIMIZERS
 
@@ -16,22 +15,7 @@ FOUR = ("nadam", "radam", "lion", "adafactor")
 LOSS = ".st-key-live-loss .gru-live-plot"
 
 
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server("streamlit-optimizers.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser):
-    with browser_page(browser) as pg:
-        yield pg
+server, browser, page = module_fixtures("streamlit-optimizers.log")
 
 
 def test_four_new_optimizers_race_at_once(server, page):

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from _browser import ARTIFACTS, EXCEPTION, browser_page, chromium_browser, streamlit_server
+from _browser import ARTIFACTS, EXCEPTION, module_fixtures
 
 LOSS = ".st-key-live-loss .gru-live-plot"
 # epochs covered by the Adam training band as plotly.js holds it (decoded arrays in _fullData)
@@ -17,22 +16,7 @@ BAND = (f"() => {{ const el = document.querySelector('{LOSS}'); if (!el || !el._
         " return t && t.x ? t.x.length : 0; }")  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def server():
-    with streamlit_server("streamlit-seeds.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser):
-    with browser_page(browser) as pg:
-        yield pg
+server, browser, page = module_fixtures("streamlit-seeds.log")
 
 
 def test_three_seeds_show_growing_bands_and_a_verdict_over_the_seeds(server, page):
