@@ -182,3 +182,11 @@ def module_fixtures(log_name: str, extra_env: Mapping[str, str] | None = None):
             yield pg
 
     return server, browser, page
+
+
+# for ``locator.evaluate_all``: the labels (text) of the given elements that are cut (an element with text whose
+# content is wider than its box), once each
+CUT = """els => els.filter(b => b.offsetParent !== null).flatMap(b =>
+    [b, ...b.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0
+                                                    && e.innerText.trim() !== '')
+      .map(() => b.innerText.trim())).filter((t, i, a) => a.indexOf(t) === i)"""

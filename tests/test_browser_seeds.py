@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from _browser import ARTIFACTS, EXCEPTION, module_fixtures
+from _browser import ARTIFACTS, CUT, EXCEPTION, module_fixtures
 
 LOSS = ".st-key-live-loss .gru-live-plot"
 # epochs covered by the Adam training band as plotly.js holds it (decoded arrays in _fullData)
@@ -47,3 +47,25 @@ def test_three_seeds_show_growing_bands_and_a_verdict_over_the_seeds(server, pag
     page.get_by_text(re.compile(r"Forecasts on the test part \(seed 2, 3 of 3")).first.wait_for(timeout=30_000)
     assert page.locator(EXCEPTION).count() == 0
     page.screenshot(path=str(ARTIFACTS / "seeds-02-finished.png"), full_page=True)
+
+
+def test_a_race_over_seeds_on_a_projector_keeps_every_label_whole(server, page):
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.goto(server + "/?present=1&seeds=3&epochs=8&hidden_size=8", wait_until="domcontentloaded")
+    page.get_by_role("button", name="▶ Train").wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="▶ Train").click()
+    page.get_by_text("Finished: epoch").first.wait_for(timeout=180_000)
+    page.get_by_text(re.compile(r"^Over 3 seeds")).first.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert page.locator(EXCEPTION).count() == 0
+    widgets = page.locator("[data-testid='stMain'] button, [data-testid='stMain'] label")
+    cut = widgets.evaluate_all(CUT)
+    assert cut == [], f"labels cut at 1024×768 in presentation mode: {cut}"
+    assert page.get_by_role("combobox", name="seed shown below").is_visible()
+    # the loss chart's legend sits below its axis title, not on it
+    boxes = page.locator(LOSS).first.evaluate(
+        "el => [el.querySelector('.xtitle').getBoundingClientRect().bottom,"
+        " Math.min(...[...el.querySelectorAll('.legend .legendtext')].map(t => t.getBoundingClientRect().top))]")
+    assert boxes[1] >= boxes[0] - 1, boxes
+    page.screenshot(path=str(ARTIFACTS / "seeds-03-presentation-1024.png"), full_page=True)

@@ -9,15 +9,9 @@ import re
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import pytest
-from _browser import ARTIFACTS, EXCEPTION, chromium_browser, streamlit_server
+from _browser import ARTIFACTS, CUT, EXCEPTION, chromium_browser, streamlit_server
 
 PAGES = ("How a GRU works", "Gate inspector", "Vanishing gradients", "Optimizer lab", "Sweep", "Run history")
-CUT = """els => els.filter(b => b.offsetParent !== null).flatMap(b =>
-    [b, ...b.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0
-                                                    && e.innerText.trim() !== '')
-      .map(() => b.innerText.trim())).filter((t, i, a) => a.indexOf(t) === i)"""
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     env = {"GRU_LAB_STORE": str(tmp_path_factory.mktemp("store") / "runs.sqlite")}

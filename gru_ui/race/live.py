@@ -140,9 +140,10 @@ def loss_figure(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, 
 
 
 def _presented(fig, present: bool):
-    if present:  # a projector: the legend in one row under the chart, which then takes the full width
-        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.22, "yanchor": "top"},
-                          margin={"b": 150})  # fmt: skip
+    if present:  # a projector: the legend in rows under the chart (clear of the axis title), the chart full width
+        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.3, "yanchor": "top"},
+                          margin={"b": 170})  # fmt: skip
+        fig.for_each_trace(lambda t: t.update(showlegend=False), selector=lambda t: F.BAND_TEXT in (t.name or ""))
     return F.present(fig, present)
 
 

@@ -304,7 +304,10 @@ def loss_view_controls(handle: RaceHandle) -> None:
     st.session_state.setdefault(VIEW_KEYS["log"], True)
     seeds = handle.cfg.seeds
     if len(seeds) > 1:
-        c1, c2, c3, c4 = st.columns([1, 1.6, 1.2, 1.6])
+        if presenting():  # big type: two rows, every label whole at 1024 px
+            (c1, c3), (c2, c4) = st.columns(2), st.columns(2)
+        else:
+            c1, c2, c3, c4 = st.columns([1, 1.6, 1.2, 1.6])
         c3.toggle("every seed", key=VIEW_KEYS["every_seed"],
                   help="Each seed's own curves as thin lines under the median and the band.")  # fmt: skip
         if st.session_state.get(VIEW_KEYS["seed"]) not in range(len(seeds)):
@@ -315,7 +318,7 @@ def loss_view_controls(handle: RaceHandle) -> None:
                      "seed; the chart above and the verdict use them all.")  # fmt: skip
         handle.live.shown = int(st.session_state[VIEW_KEYS["seed"]])
     else:
-        c1, c2, _ = st.columns([1, 2, 3])
+        c1, c2, _ = st.columns([1.4, 2, 2.6] if presenting() else [1, 2, 3])
     c1.toggle("log scale", key=VIEW_KEYS["log"],
               help="Loss on a logarithmic axis: late progress and small differences stay visible.")  # fmt: skip
     c2.slider("smoothing (display only)", 0.0, 0.95, key=VIEW_KEYS["smooth"], step=0.05,
@@ -452,8 +455,8 @@ def live_gates(handle: RaceHandle, snap: Snapshot) -> None:
         layer = st.radio("Layer", list(range(n_layers)), index=n_layers - 1, key=VIEW_KEYS["layer"],
                          format_func=lambda i: f"layer {i + 1}", horizontal=True)  # fmt: skip
     names = handle.labels
-    per_row = min(len(names), 3)
     present = presenting()
+    per_row = 1 if present else min(len(names), 3)  # a projector: one under the other, titles and axes whole
     for start in range(0, len(names), per_row):
         for j, (col, name) in enumerate(zip(st.columns(per_row), names[start : start + per_row])):
             fig = L.gate_figure(handle, snap, name, layer, present)
@@ -575,7 +578,10 @@ def results_section(handle: RaceHandle, snap: Snapshot) -> None:
             "metrics": R.metrics_csv(table, handle.units, [(k, s.result) for k, s in seeds] or None),
             "json": R.run_json(handle, snap),
         }
-    c1, c2, c3, _ = st.columns([1.1, 1.1, 1.4, 0.6])
+    if presenting():  # big type: one under the other, every label whole at 1024 px
+        c1 = c2 = c3 = st.container()
+    else:
+        c1, c2, c3, _ = st.columns([1.1, 1.1, 1.4, 0.6])
     c1.download_button("Download curves (CSV)", handle.exports["curves"], file_name="gru-lab-curves.csv",
                        mime="text/csv", on_click="ignore", key="dl.curves")  # fmt: skip
     c2.download_button("Download metrics (CSV)", handle.exports["metrics"], file_name="gru-lab-metrics.csv",
@@ -621,7 +627,7 @@ def models_section(handle: RaceHandle | None, snap: Snapshot | None, cfg: RunCon
             if len(handle.cfg.seeds) > 1:
                 st.caption(f"The models of one seed: {shown_seed_text(handle).strip(' ()')}. Each file records "
                            "its seed.")  # fmt: skip
-            cols = st.columns(min(len(handle.labels), 3) or 1)
+            cols = [st.container()] if presenting() else st.columns(min(len(handle.labels), 3) or 1)
             for i, name in enumerate(handle.labels):
                 cols[i % len(cols)].download_button(
                     f"Download {name} model (.npz)",
