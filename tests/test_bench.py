@@ -60,3 +60,11 @@ def test_optimizer_benchmark_quick_mode_times_every_registry_optimizer_against_a
     rows = dict(re.findall(r"^\s+(\S+)\s+[0-9.]+ µs\s+ratio to Adam\s+([0-9.]+)$", proc.stdout, re.M))
     assert set(rows) == {spec.name for spec in OPTIMIZERS.values()}, proc.stdout
     assert 0.3 < float(rows["Adam"]) < 3, proc.stdout  # Adam against itself, on a noisy machine
+
+
+def test_surface_benchmark_quick_mode_prints_its_grid_time_against_an_epoch():
+    proc = subprocess.run([sys.executable, "bench/bench_surface.py", "--quick"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"whole 7×7 grid, float64.*: [0-9.]+ s = [0-9.]+ × one epoch", proc.stdout), proc.stdout
+    assert "checks: the plain way's row equals the grid's" in proc.stdout, proc.stdout
