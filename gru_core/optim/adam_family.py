@@ -16,11 +16,11 @@ from gru_core.optim.base import (
     BETA1,
     BETA2,
     Arrays,
+    Betas,
     HyperParam,
     Optimizer,
     OptimizerSpec,
     check_nonneg,
-    check_unit,
     eps_param,
     lerp_,
     lr_param,
@@ -29,25 +29,6 @@ from gru_core.optim.base import (
 )
 
 __all__ = ["SPECS", "Adamax", "Lion", "NAdam", "RAdam"]
-
-
-class _Betas:
-    """``betas=(beta1, beta2)`` as in torch, stored as ``beta1``/``beta2`` (the registry's names)."""
-
-    beta1: float
-    beta2: float
-
-    @property
-    def betas(self) -> tuple[float, float]:
-        return (self.beta1, self.beta2)
-
-    @betas.setter
-    def betas(self, value: tuple[float, float]) -> None:
-        self.beta1, self.beta2 = value
-
-    def _check_betas(self) -> None:
-        check_unit("betas[0] (beta1)", self.beta1)
-        check_unit("betas[1] (beta2)", self.beta2)
 
 
 def _decay_or_l2(opt: Any, p: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -65,7 +46,7 @@ def _decay_or_l2(opt: Any, p: np.ndarray, g: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 
 
-class NAdam(_Betas, Optimizer):
+class NAdam(Betas, Optimizer):
     """NAdam, as ``torch.optim.NAdam`` (default) or ``keras.optimizers.Nadam`` (``flavor="keras"``).
 
     Adam whose momentum looks ahead (Nesterov): the step mixes the *next* momentum with the current gradient,
@@ -219,7 +200,7 @@ class NAdam(_Betas, Optimizer):
 # --------------------------------------------------------------------------------------------------
 
 
-class RAdam(_Betas, Optimizer):
+class RAdam(Betas, Optimizer):
     """RAdam, as ``torch.optim.RAdam``: Adam that stays plain momentum SGD until ``v`` is trustworthy.
 
     Defaults: ``lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False``::
@@ -317,7 +298,7 @@ class RAdam(_Betas, Optimizer):
 # --------------------------------------------------------------------------------------------------
 
 
-class Adamax(_Betas, Optimizer):
+class Adamax(Betas, Optimizer):
     """Adamax, as ``torch.optim.Adamax`` (default) or ``keras.optimizers.Adamax`` (``flavor="keras"``).
 
     Adam with the L2 norm of past gradients replaced by the infinity norm (Kingma & Ba, Section 7.1): the
@@ -408,7 +389,7 @@ class Adamax(_Betas, Optimizer):
 # --------------------------------------------------------------------------------------------------
 
 
-class Lion(_Betas, Optimizer):
+class Lion(Betas, Optimizer):
     """Lion ("EvoLved Sign Momentum"), Algorithm 2 of Chen et al. (2023); not in ``torch.optim``.
 
     Defaults ``lr=1e-4, betas=(0.9, 0.99), weight_decay=0`` (the paper's and its authors' implementation)::

@@ -17,7 +17,7 @@ import numpy as np
 
 from gru_core.model.params import ParamDict
 
-__all__ = ["AMSGRAD", "BETA1", "BETA2", "Arrays", "HyperParam", "Optimizer", "OptimizerSpec", "check_nonneg",
+__all__ = ["AMSGRAD", "BETA1", "BETA2", "Arrays", "Betas", "HyperParam", "Optimizer", "OptimizerSpec", "check_nonneg",
            "check_unit", "eps_param", "lerp_", "lr_param", "maximize_param", "wd_param"]  # fmt: skip
 
 Arrays = dict[str, np.ndarray]
@@ -305,6 +305,25 @@ class Optimizer:
 # --------------------------------------------------------------------------------------------------
 # Registry: everything a page needs to build its widgets
 # --------------------------------------------------------------------------------------------------
+
+
+class Betas:
+    """``betas=(beta1, beta2)`` as in torch, stored as ``beta1``/``beta2`` (the registry's names)."""
+
+    beta1: float
+    beta2: float
+
+    @property
+    def betas(self) -> tuple[float, float]:
+        return (self.beta1, self.beta2)
+
+    @betas.setter
+    def betas(self, value: tuple[float, float]) -> None:
+        self.beta1, self.beta2 = value
+
+    def _check_betas(self) -> None:
+        check_unit("betas[0] (beta1)", self.beta1)
+        check_unit("betas[1] (beta2)", self.beta2)
 
 
 @dataclass(frozen=True)

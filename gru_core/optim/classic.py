@@ -15,6 +15,7 @@ from gru_core.optim.base import (
     BETA1,
     BETA2,
     Arrays,
+    Betas,
     HyperParam,
     Optimizer,
     OptimizerSpec,
@@ -289,7 +290,7 @@ class RMSprop(Optimizer):
 # --------------------------------------------------------------------------------------------------
 
 
-class Adam(Optimizer):
+class Adam(Betas, Optimizer):
     """Adam, as ``torch.optim.Adam`` (default) or ``tf.keras.optimizers.Adam`` (``flavor="keras"``).
 
     PyTorch (defaults ``lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False``)::
@@ -343,18 +344,9 @@ class Adam(Optimizer):
         self.maximize = maximize
         check_nonneg("lr", self.lr)
         check_nonneg("eps", self.eps)
-        check_unit("betas[0] (beta1)", self.beta1)
-        check_unit("betas[1] (beta2)", self.beta2)
+        self._check_betas()
         check_nonneg("weight_decay", self.weight_decay)
         self._check_keras_weight_decay()
-
-    @property
-    def betas(self) -> tuple[float, float]:
-        return (self.beta1, self.beta2)
-
-    @betas.setter
-    def betas(self, value: tuple[float, float]) -> None:
-        self.beta1, self.beta2 = value
 
     def _required_buffers(self) -> dict[str, float]:
         need = {"exp_avg": 0.0, "exp_avg_sq": 0.0}
