@@ -241,8 +241,9 @@ def page() -> None:
     names = cfg.labels if cfg.contestants else ["…"]
     st.title("Optimizer race: " + " vs ".join(names))
     st.markdown(
-        "**Same GRU, same starting weights, same mini-batches, same seed** — the only difference between "
-        "the curves below is the optimizer. Press **Train** and watch them learn."
+        "**Same GRU, same starting weights, same mini-batches** — within each seed the only difference between "
+        "the curves below is the optimizer, and several seeds show what is luck. Press **Train** and watch them "
+        "learn."
     )
     show_query_notices()
     P.presets_section(expanded=handle is None and not presenting())  # a projector: Train on the first screen
