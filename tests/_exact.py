@@ -1,4 +1,5 @@
-"""Bit-for-bit comparison of training results, shared by the test modules (like ``_browser.py``)."""
+"""Bit-for-bit comparison of training results and the plain-values check of optimizer states, shared by the
+test modules (like ``_browser.py``)."""
 
 from __future__ import annotations
 
@@ -16,3 +17,16 @@ def bits(o):
     if isinstance(o, (float, np.floating)):
         return float(o).hex()
     return o
+
+
+def assert_plain(obj) -> None:
+    """``obj`` (an optimizer's ``state_dict``) holds only plain values: str keys, arrays, numbers, strings, tuples."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            assert isinstance(k, str)
+            assert_plain(v)
+    elif isinstance(obj, tuple):
+        for v in obj:
+            assert_plain(v)
+    else:
+        assert isinstance(obj, (np.ndarray, int, float, bool, str)), type(obj)

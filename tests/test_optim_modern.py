@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 import pytest
+from _exact import assert_plain
 from _torchref import require_torch
 
 from gru_core.model.gru import param_shapes
@@ -691,18 +692,6 @@ ROUND_TRIP = [
 ]
 
 
-def _assert_plain(obj) -> None:
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            assert isinstance(k, str)
-            _assert_plain(v)
-    elif isinstance(obj, tuple):
-        for v in obj:
-            _assert_plain(v)
-    else:
-        assert isinstance(obj, (np.ndarray, int, float, bool, str)), type(obj)
-
-
 @pytest.mark.parametrize("resume_path", ["flat", "dict"])
 @pytest.mark.parametrize("case", ROUND_TRIP, ids=lambda c: f"{c[0].__name__}-{_id(c[1])}")
 def test_state_dict_round_trip_continues_identically(case, resume_path):
@@ -714,7 +703,7 @@ def test_state_dict_round_trip_continues_identically(case, resume_path):
     for g in grads[:30]:
         opt.step(params, ParamDict.from_arrays(g))
     sd = opt.state_dict()
-    _assert_plain(sd)
+    assert_plain(sd)
     assert sd["steps"] == 30 and sd["optimizer"] == cls.__name__
 
     fresh = cls(flavor=kw.get("flavor", "pytorch"))  # default hyperparameters: load_state_dict restores them

@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 import pytest
+from _exact import assert_plain
 from _torchref import require_torch
 
 import gru_core.optim as optim_pkg
@@ -518,18 +519,6 @@ ROUND_TRIP = [
 ]
 
 
-def _assert_plain(obj) -> None:
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            assert isinstance(k, str)
-            _assert_plain(v)
-    elif isinstance(obj, tuple):
-        for v in obj:
-            _assert_plain(v)
-    else:
-        assert isinstance(obj, (np.ndarray, int, float, bool, str)), type(obj)
-
-
 @pytest.mark.parametrize("resume_path", ["flat", "dict"])
 @pytest.mark.parametrize("case", ROUND_TRIP, ids=_case_id)
 def test_state_dict_round_trip_continues_identically(case, resume_path):
@@ -539,7 +528,7 @@ def test_state_dict_round_trip_continues_identically(case, resume_path):
     for g in GRADS[:30]:
         opt.step(params, ParamDict.from_arrays(g))
     sd = opt.state_dict()
-    _assert_plain(sd)
+    assert_plain(sd)
     assert sd["steps"] == 30
 
     fresh = CLASSES[name](flavor=kw.get("flavor", "pytorch"))  # default hyperparameters: the load restores them
