@@ -1,5 +1,6 @@
 """The ``dask`` backend: each race trains in a Dask **actor** (:class:`RaceActor`) on a cluster worker; a sweep's
-driver runs in a thread here and its cells are Dask tasks (why: :mod:`gru_core.runner.sweep`).
+driver runs in a thread here and its cells are Dask tasks (why: :mod:`gru_core.runner.sweep`); a loss surface is
+computed in an actor too (:class:`DaskSurfaceHandle`: the same progress polling as a race).
 
 Why an actor.  A live race is a long-lived, stateful object that must answer small requests while it trains
 (snapshot, pause, resume, step, set_lr, set_speed, models) and keep its models in memory between them.  A Dask
@@ -25,11 +26,12 @@ import time
 import traceback
 import uuid
 
-from gru_core.runner.job import HostedRace, RaceJob, RemoteControls
-from gru_core.runner.sweep import HostedSweep, SweepJob
+from gru_core.runner.job import RaceJob, RemoteControls
+from gru_core.runner.surface import SURFACE_TERMINAL, SurfaceJob, SurfaceSnapshot, remote_surface_fields
+from gru_core.runner.sweep import HostedSweep, SweepJob, host_job
 from gru_core.train.live import Snapshot
 
-__all__ = ["DASK_LOST", "DaskBackend", "DaskRaceHandle", "RaceActor"]
+__all__ = ["DASK_LOST", "DaskBackend", "DaskRaceHandle", "DaskSurfaceHandle", "RaceActor"]
 
 DASK_LOST = "the Dask worker or scheduler training this race went away ({}); the other races go on"
 POLL_EVERY = 0.1  # seconds between snapshot polls
@@ -40,10 +42,11 @@ SCHEDULER_TIMEOUT = float(os.environ.get("GRU_LAB_SCHEDULER_TIMEOUT", 10))
 
 
 class RaceActor:
-    """Lives on a Dask worker: one job's :class:`~gru_core.runner.job.HostedRace`.  The constructor never raises
-    (a bad job is reported by :meth:`info`), so any failed call means the cluster lost the actor."""
+    """Lives on a Dask worker: one job's :class:`~gru_core.runner.job.HostedRace` (or a loss surface's
+    :class:`~gru_core.runner.surface.HostedSurface`).  The constructor never raises (a bad job is reported by
+    :meth:`info`), so any failed call means the cluster lost the actor."""
 
-    def __init__(self, job: RaceJob):
+    def __init__(self, job: RaceJob | SurfaceJob):
         from gru_core._blas import limit_blas_threads
 
         # one core per race, as in the process pool (a worker's own setting wins); see gru_core._blas
@@ -52,7 +55,7 @@ class RaceActor:
         self.error = None
         self.hosted = None
         try:
-            self.hosted = HostedRace(job, backend="dask")
+            self.hosted = host_job(job, backend="dask")
         except Exception as exc:
             traceback.print_exc()
             self.error = f"{type(exc).__name__}: {exc}"
@@ -79,6 +82,12 @@ class RaceActor:
         except RuntimeError:
             return {}
 
+    def final_trajectories(self):
+        try:
+            return self.hosted.trajectories()
+        except (RuntimeError, AttributeError):  # AttributeError: a surface has no paths of its own
+            return None
+
 
 class DaskRaceHandle(RemoteControls):
     """A race trained by a :class:`RaceActor`: LiveRace's API; snapshots polled by a thread of this handle."""
@@ -90,13 +99,13 @@ class DaskRaceHandle(RemoteControls):
         self.labels = job.labels
         self.gate_input = None
         self._lock = threading.Lock()
-        self._snap = Snapshot(status="running", version=0, epoch=0, total_epochs=job.epochs, step=0, elapsed=0.0,
-                              history={name: [] for name in self.labels}, backend="dask")  # fmt: skip
+        self._snap = self._first_snapshot(job)
         self._t0 = self._recv = time.perf_counter()
         self._actor = None
         self._ready = threading.Event()
         self._ended = threading.Event()
         self._models: dict[str, bytes] | None = None
+        self._paths: dict | None = None  # the race's trajectories, fetched at its end
         self._stop_asked = False
         self._thread = threading.Thread(target=self._run, daemon=True, name="gru-runner-dask")
         self._thread.start()
@@ -123,8 +132,9 @@ class DaskRaceHandle(RemoteControls):
                 snap, ended = actor.poll().result(timeout=CALL_TIMEOUT)
                 if ended:
                     models = actor.final_models().result(timeout=MODELS_TIMEOUT)
+                    paths = actor.final_trajectories().result(timeout=MODELS_TIMEOUT)
                     with self._lock:
-                        self._snap, self._recv, self._models = snap, time.perf_counter(), models
+                        self._snap, self._recv, self._models, self._paths = snap, time.perf_counter(), models, paths
                         self._ended.set()
                     break
                 with self._lock:
@@ -141,6 +151,10 @@ class DaskRaceHandle(RemoteControls):
                 except Exception:
                     pass
             self._backend._changed()
+
+    def _first_snapshot(self, job: RaceJob) -> Snapshot:
+        return Snapshot(status="running", version=0, epoch=0, total_epochs=job.epochs, step=0, elapsed=0.0,
+                        history={name: [] for name in self.labels}, backend="dask")  # fmt: skip
 
     # ---- LiveRace's API (snapshot, ended, running, join, the controls: RemoteControls) ----------------------
 
@@ -172,6 +186,38 @@ class DaskRaceHandle(RemoteControls):
         if out is None:
             raise RuntimeError("this race has ended")
         return out
+
+    def trajectories(self) -> dict:
+        """The race's recorded paths: asked of the actor while paused, kept here once ended."""
+        if self._ended.is_set():
+            if not self._paths:
+                raise RuntimeError(f"this race ended with status {self._snap.status}: it has no recorded paths")
+            return self._paths
+        if not self._ready.is_set():
+            raise RuntimeError("the paths can be read only while the race is paused or after it ended")
+        out = self._call("trajectories", timeout=MODELS_TIMEOUT)
+        if out is None:
+            raise RuntimeError("this race was ending: ask again")
+        return out
+
+
+class DaskSurfaceHandle(DaskRaceHandle):
+    """A loss surface computed by an actor on a cluster worker: ``snapshot`` (a
+    :class:`~gru_core.runner.surface.SurfaceSnapshot`, polled; its ``result`` once finished), ``stop``, ``join``."""
+
+    _terminal = SURFACE_TERMINAL
+
+    def _first_snapshot(self, job: SurfaceJob) -> SurfaceSnapshot:
+        return SurfaceSnapshot(status="starting", backend="dask")
+
+    def _error_fields(self, message: str) -> dict:
+        return remote_surface_fields(message)
+
+    def models(self) -> dict[str, bytes]:
+        raise RuntimeError("a loss surface has no models to save")
+
+    def trajectories(self) -> dict:
+        raise RuntimeError("a loss surface has no recorded paths")
 
 
 class DaskBackend:
@@ -229,7 +275,7 @@ class DaskBackend:
             return hosted
         with self._lock:
             worker = self._place()
-            handle = DaskRaceHandle(self, job, worker)
+            handle = (DaskSurfaceHandle if isinstance(job, SurfaceJob) else DaskRaceHandle)(self, job, worker)
             self._handles.append(handle)
         return handle
 

@@ -174,13 +174,29 @@ class HostedRace:
         """Started and its thread has ended (finished, stopped or failed)."""
         return self._started and not self.live.running
 
+    def _check_halted(self, what: str) -> Snapshot:
+        snap = self.snapshot()
+        if snap.status not in ("paused", "finished", "stopped") or (snap.status == "paused" and not self.race.paused):
+            raise RuntimeError(f"{what} only while the race is paused or after it ended (it is {snap.status})")
+        return snap
+
+    def trajectories(self) -> dict:
+        """Every contestant's recorded path through parameter space (:meth:`Race.trajectory`), for the loss
+        surface: ``{"origin": θ0 (n,), "epochs": {name: (k,)}, "params": {name: (k, n)}, "status": {name: str},
+        "shapes": {param: shape}}``; only while the race is halted in a pause or has ended."""
+        self._check_halted("the paths can be read")
+        race = self.race
+        paths = {name: race.trajectory(name) for name in race.runs}
+        first = next(iter(race.runs.values())).model
+        return {"origin": race.initial_flat.copy(), "epochs": {k: v[0] for k, v in paths.items()},
+                "params": {k: v[1] for k, v in paths.items()},
+                "status": {k: r.status for k, r in race.runs.items()},
+                "shapes": {k: tuple(v) for k, v in first.params.shapes.items()}}  # fmt: skip
+
     def models(self) -> dict[str, bytes]:
         """Every contestant's model as model-file bytes (weights, optimizer state, run, scaler, ModelInfo);
         only while the race is halted in a pause or has ended (finished or stopped)."""
-        snap = self.snapshot()
-        if snap.status not in ("paused", "finished", "stopped") or (snap.status == "paused" and not self.race.paused):
-            raise RuntimeError(f"the models can be saved only while the race is paused or after it ended "
-                               f"(it is {snap.status})")  # fmt: skip
+        snap = self._check_halted("the models can be saved")
         tests = {r["name"]: r["test"] for r in (snap.result or {}).get("runs", []) if r.get("test")}
         out = {}
         for name, run in self.race.runs.items():

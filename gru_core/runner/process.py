@@ -1,5 +1,6 @@
-"""The ``process`` backend: a pool of persistent worker processes, each running one job at a time (a race, or a
-sweep's driver: :class:`ProcessSweepHandle`; see :mod:`gru_core.runner.sweep`).
+"""The ``process`` backend: a pool of persistent worker processes, each running one job at a time (a race, a
+sweep's driver: :class:`ProcessSweepHandle`, see :mod:`gru_core.runner.sweep`; or a loss surface:
+:class:`ProcessSurfaceHandle`).
 
 Workers are started with ``subprocess.Popen([sys.executable, "-m", "gru_core.runner.worker", ...])``, not
 with :mod:`multiprocessing` (under Streamlit the "spawn" start method re-runs the app script in the child, and
@@ -32,11 +33,12 @@ from pathlib import Path
 
 from gru_core._blas import BIG_BLAS_THREADS_ENV, BLAS_THREADS_ENV
 from gru_core.runner.job import TERMINAL, RaceJob, RemoteControls
+from gru_core.runner.surface import SURFACE_TERMINAL, SurfaceJob, SurfaceSnapshot, remote_surface_fields
 from gru_core.runner.sweep import SWEEP_TERMINAL, SWEEP_WORKER_DIED, SweepJob, SweepSnapshot
 from gru_core.train.live import Snapshot
 
-__all__ = ["RACES_PER_CORE", "WORKER_DIED", "ProcessBackend", "ProcessRaceHandle", "ProcessSweepHandle",
-           "default_workers"]  # fmt: skip
+__all__ = ["RACES_PER_CORE", "WORKER_DIED", "ProcessBackend", "ProcessRaceHandle", "ProcessSurfaceHandle",
+           "ProcessSweepHandle", "default_workers"]  # fmt: skip
 
 WORKER_DIED = ("the worker process training this race stopped unexpectedly (killed or out of memory); "
                "the other races go on")  # fmt: skip
@@ -75,6 +77,7 @@ class ProcessRaceHandle(RemoteControls):
         self._snap = self._first_snapshot(job)
         self._t0 = self._recv = time.perf_counter()
         self._models: dict[str, bytes] | None = None
+        self._paths: dict | None = None  # the race's trajectories, sent with its end
         self._ended = threading.Event()
 
     def _first_snapshot(self, job: RaceJob) -> Snapshot:
@@ -91,11 +94,12 @@ class ProcessRaceHandle(RemoteControls):
             if not self._ended.is_set():
                 self._snap, self._recv = snap, time.perf_counter()
 
-    def _on_end(self, snap: Snapshot, models: dict | None) -> None:
+    def _on_end(self, snap: Snapshot, models: dict | None, paths: dict | None = None) -> None:
         with self._lock:
             if self._ended.is_set():
                 return
             self._snap, self._recv, self._models = snap, time.perf_counter(), dict(models or {})
+            self._paths = paths
             self._worker = None
             self._ended.set()
 
@@ -130,6 +134,18 @@ class ProcessRaceHandle(RemoteControls):
                 raise RuntimeError(f"this race ended with status {self._snap.status}: it has no models to save")
             return dict(self._models)
         return self._call("models", timeout=MODELS_TIMEOUT, quiet=False)
+
+    def trajectories(self) -> dict:
+        """The race's recorded paths (HostedRace.trajectories): asked of the worker while paused, kept here once
+        ended."""
+        if self._ended.is_set():
+            if not self._paths:
+                raise RuntimeError(f"this race ended with status {self._snap.status}: it has no recorded paths")
+            return self._paths
+        out = self._call("trajectories", timeout=MODELS_TIMEOUT, quiet=False)
+        if out is None:
+            raise RuntimeError("this race was ending: ask again")
+        return out
 
 
 class ProcessSweepHandle(ProcessRaceHandle):
@@ -176,6 +192,22 @@ class ProcessSweepHandle(ProcessRaceHandle):
 
     def models(self) -> dict[str, bytes]:
         raise RuntimeError("a sweep has no models to save: its runs are in the run store")
+
+
+class ProcessSurfaceHandle(ProcessRaceHandle):
+    """A loss surface computed by a pool worker: ``snapshot`` (a :class:`~gru_core.runner.surface.SurfaceSnapshot`,
+    the last the worker sent; its ``result`` once finished), ``stop``, ``join``, ``running``, ``pid``."""
+
+    _terminal = SURFACE_TERMINAL
+
+    def _first_snapshot(self, job: SurfaceJob) -> SurfaceSnapshot:
+        return SurfaceSnapshot(status="starting", backend="process")
+
+    def _error_fields(self, message: str) -> dict:
+        return remote_surface_fields(message)
+
+    def models(self) -> dict[str, bytes]:
+        raise RuntimeError("a loss surface has no models to save")
 
 
 class _Worker:
@@ -243,7 +275,7 @@ class _Worker:
                 h._on_snap(msg[2])
             elif kind in ("ended", "failed"):
                 if kind == "ended":
-                    h._on_end(msg[2], msg[3])
+                    h._on_end(msg[2], msg[3], msg[4] if len(msg) > 4 else None)
                 else:
                     h._fail(msg[2])
                 with self.backend._lock:
@@ -391,7 +423,8 @@ class ProcessBackend:
             # a worker that has connected first: one still starting (a fresh server's first race) waits for
             # its imports, a second or more on a busy machine
             w = next((w for w in free if w.connected.is_set()), free[0])
-            cls = ProcessSweepHandle if isinstance(job, SweepJob) else ProcessRaceHandle
+            cls = (ProcessSweepHandle if isinstance(job, SweepJob) else ProcessSurfaceHandle
+                   if isinstance(job, SurfaceJob) else ProcessRaceHandle)  # fmt: skip
             handle = cls(w, uuid.uuid4().hex, job)
             w.handle = handle
             w.outbox.put(("start", handle.job_id, job))

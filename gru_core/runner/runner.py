@@ -17,8 +17,9 @@ its slot: a monitor thread checks every :data:`MONITOR_EVERY` s, and at once whe
 Sweeps: :meth:`Runner.submit` also takes a :class:`~gru_core.runner.sweep.SweepJob` and returns a
 :class:`~gru_core.runner.sweep.SweepHandle` (``snapshot``, ``stop``, ``cancel``, ``join``, ``running``).  A sweep
 takes one slot and waits in the same line as the races; the wait behind it is estimated from its
-``estimate_seconds`` (None: unknown).  :meth:`Runner.active` and :meth:`Runner.queued` list both kinds (a handle's
-``kind`` is "race" or "sweep"): one registry of everything that trains in the background.
+``estimate_seconds`` (None: unknown).  Loss surfaces likewise: a :class:`~gru_core.runner.surface.SurfaceJob`
+gives a :class:`~gru_core.runner.surface.SurfaceHandle`.  :meth:`Runner.active` and :meth:`Runner.queued` list
+every kind (a handle's ``kind`` is "race", "sweep" or "surface"): one registry of all background work.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from collections import deque
 from dataclasses import replace
 
 from gru_core.runner.job import CONTROLS, TERMINAL, RaceJob
-from gru_core.runner.sweep import SWEEP_TERMINAL, QueuedHandle, SweepHandle, SweepJob, sweep_seconds_left
+from gru_core.runner.queued import QueuedHandle
+from gru_core.runner.surface import SurfaceHandle, SurfaceJob
+from gru_core.runner.sweep import SWEEP_TERMINAL, SweepHandle, SweepJob, sweep_seconds_left
 from gru_core.train.live import Snapshot
 from gru_core.train.race import check_count, check_lr
 
@@ -158,6 +161,13 @@ class JobHandle(QueuedHandle):
             raise RuntimeError("this race has not started: it has no models yet")
         return inner.models()
 
+    def trajectories(self) -> dict:
+        """The race's recorded paths through parameter space (only while paused or once ended)."""
+        inner = self._inner
+        if inner is None:
+            raise RuntimeError("this race has not started: it has no recorded paths yet")
+        return inner.trajectories()
+
 
 class Runner:
     """Runs race and sweep jobs on one backend (see the module docstring)."""
@@ -184,19 +194,21 @@ class Runner:
         ready = getattr(self.backend, "wait_ready", None)
         return True if ready is None else bool(ready(timeout))
 
-    def submit(self, job: RaceJob | SweepJob) -> JobHandle | SweepHandle:
+    def submit(self, job: RaceJob | SweepJob | SurfaceJob) -> JobHandle | SweepHandle | SurfaceHandle:
         """Queue the job; it starts at once if a slot is free.  Returns its handle (a SweepHandle for a
-        SweepJob, whose spec is checked here: ValueError)."""
+        SweepJob, whose spec is checked here: ValueError; a SurfaceHandle for a SurfaceJob)."""
         if isinstance(job, SweepJob):
             job.sweep_spec  # noqa: B018 - a spec that cannot be read is refused now, not in a worker
             handle = SweepHandle(self, job)
+        elif isinstance(job, SurfaceJob):
+            handle = SurfaceHandle(self, job)
         elif isinstance(job, RaceJob):
             for method, _ in job.controls:
                 if method not in CONTROLS:
                     raise ValueError(f"unknown control {method!r}; known: {CONTROLS}")
             handle = JobHandle(self, job)
         else:
-            raise TypeError(f"submit takes a RaceJob or a SweepJob, got {type(job).__name__}")
+            raise TypeError(f"submit takes a RaceJob, a SweepJob or a SurfaceJob, got {type(job).__name__}")
         with self._lock:
             if self._closed:
                 raise RuntimeError("the runner has been shut down")
@@ -282,7 +294,7 @@ class Runner:
             if snap.status in TERMINAL or snap.status in SWEEP_TERMINAL:
                 free.append(0.0)
                 continue
-            if h.kind == "sweep":
+            if h.kind != "race":  # a sweep or a surface: its progress so far, else its estimate
                 left = sweep_seconds_left(snap, h.job.estimate_seconds)
                 known += not math.isnan(left)
                 free.append(left)
@@ -300,7 +312,7 @@ class Runner:
         slots = sorted(free, key=lambda t: (math.isnan(t), t))
         for h in ahead:  # each job ahead takes the slot that frees first
             t = slots.pop(0)
-            need = h.job.estimate_seconds if h.kind == "sweep" else (
+            need = h.job.estimate_seconds if h.kind != "race" else (
                 None if per_epoch is None else per_epoch * h.job.epochs)  # fmt: skip
             if math.isnan(t) or need is None:
                 return position, None

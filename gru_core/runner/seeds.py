@@ -201,6 +201,10 @@ class SeedRaces:
         """The shown seed's model files (only while paused or once ended)."""
         return self.handle.models()
 
+    def seed_trajectories(self, index: int) -> dict:
+        """Seed ``index``'s recorded paths (only while paused or once ended)."""
+        return self.handles[index].trajectories()
+
     def seed_models(self, index: int) -> dict[str, bytes]:
         return self.handles[index].models()
 

@@ -45,6 +45,7 @@ from typing import Any
 
 from gru_core.data import DataError
 from gru_core.fmt import num
+from gru_core.runner.queued import QueuedHandle
 from gru_core.store import RunStore, StoreError
 from gru_core.sweep import SweepCancelled, SweepProgress, SweepSpec, cells, run_sweep
 
@@ -288,67 +289,17 @@ class HostedSweep:
 
 
 def host_job(job, backend: str = "thread", scheduler: Any = None):
-    """What hosts a job in this process: a :class:`HostedSweep` or a :class:`~gru_core.runner.job.HostedRace`
-    (built, not started)."""
+    """What hosts a job in this process: a :class:`HostedSweep`, a :class:`~gru_core.runner.surface.HostedSurface`
+    or a :class:`~gru_core.runner.job.HostedRace` (built, not started)."""
     if isinstance(job, SweepJob):
         return HostedSweep(job, backend=backend, scheduler=scheduler)
+    from gru_core.runner.surface import HostedSurface, SurfaceJob
+
+    if isinstance(job, SurfaceJob):
+        return HostedSurface(job, backend=backend)
     from gru_core.runner.job import HostedRace
 
     return HostedRace(job, backend=backend)
-
-
-class QueuedHandle:
-    """What a submitted job's handle shares, race or sweep: its place in the runner's queue (``_state``: queued |
-    launched | cancelled | error), the backend's handle once launched (``_inner``), the end (``join``,
-    ``running``: true until it has ended, also while queued), ``cancel`` and ``pid``.  ``_qversion`` counts
-    changes while queued (added to the snapshot's version, so a page sees its place move)."""
-
-    kind = "job"
-
-    def __init__(self, runner, job):
-        self._runner = runner
-        self.job = job
-        self.backend = runner.backend_name
-        self.labels = job.labels
-        self._inner = None
-        self._state = "queued"  # queued | launched | cancelled | error
-        self._error: str | None = None
-        self._ended = threading.Event()
-        self._submitted = time.perf_counter()
-        self._qversion = 0
-
-    @property
-    def queued(self) -> bool:
-        return self._state == "queued"
-
-    @property
-    def pid(self) -> int | None:
-        """The worker process hosting the job (process backend), else None."""
-        return getattr(self._inner, "pid", None)
-
-    @property
-    def running(self) -> bool:
-        return not self._ended.is_set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        """Wait until the job has ended (or was cancelled); True if it has."""
-        return self._ended.wait(timeout)
-
-    def start(self) -> None:
-        """Submitted jobs start by themselves (kept for the handles' common API)."""
-
-    def cancel(self) -> bool:
-        """Remove a queued job from the queue (status "cancelled"); True if it was queued."""
-        return self._runner._cancel(self)
-
-    def _queued_snapshot(self, base, cancelled: dict, error: dict):
-        """The snapshot of a job not launched: ``base`` with its place and wait, or ``cancelled``/``error``."""
-        if self._state == "cancelled":
-            return replace(base, **cancelled)
-        if self._state == "error":
-            return replace(base, **error)
-        position, wait = self._runner._queue_info(self)
-        return replace(base, queue_position=position, queue_wait=wait)
 
 
 class SweepHandle(QueuedHandle):

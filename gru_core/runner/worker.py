@@ -98,12 +98,16 @@ class _Host:
                     models = hosted.models()
                 except Exception:  # an error status has no models
                     models = {}
+                try:  # a race's paths for its loss surface (bounded: gru_core.train.race.TRAJECTORY_FLOATS)
+                    paths = hosted.trajectories() if hasattr(hosted, "trajectories") else None
+                except Exception:
+                    paths = None
                 with self.lock:
                     if self.hosted is hosted:
                         self.final_sent = True
                         self.hosted = None  # the parent keeps the final snapshot and the models from here on
-                self.send(("ended", job_id, snap, models))
-                del hosted, snap, models
+                self.send(("ended", job_id, snap, models, paths))
+                del hosted, snap, models, paths
                 _release_memory()
                 continue
             key = (job_id, snap.version, snap.status)

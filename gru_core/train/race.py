@@ -29,8 +29,22 @@ from gru_core.config import SCHEDULES, Contestant, GRUConfig, TrainConfig
 from gru_core.data.metrics import baseline_metrics, regression_metrics
 from gru_core.model.gru import GRURegressor, clip_grad_norm, grad_norm
 from gru_core.optim import make_optimizer
+from gru_core.surface.landscape import TrajectoryRecorder
 
-__all__ = ["SCHEDULES", "Contestant", "EpochRecord", "Event", "Race", "RunState", "TrainConfig", "recursive_forecast"]
+__all__ = ["SCHEDULES", "TRAJECTORY_FLOATS", "Contestant", "EpochRecord", "Event", "Race", "RunState", "TrainConfig",
+           "recursive_forecast", "trajectory_points"]  # fmt: skip
+
+# the parameter vectors one race keeps for its loss-surface picture (gru_core.surface), all contestants together:
+# 600,000 floats = 4.8 MB (hidden 32, two optimizers, 3,329 parameters each: 90 points; the default 80-epoch race
+# keeps every epoch).  Between TRAJECTORY_MIN_POINTS and TRAJECTORY_MAX_POINTS points per contestant.
+TRAJECTORY_FLOATS = 600_000
+TRAJECTORY_MIN_POINTS, TRAJECTORY_MAX_POINTS = 12, 101
+
+
+def trajectory_points(n_params: int, n_contestants: int) -> int:
+    """How many parameter vectors each contestant's :class:`TrajectoryRecorder` keeps (see TRAJECTORY_FLOATS)."""
+    fit = TRAJECTORY_FLOATS // max(1, n_params * n_contestants)
+    return int(min(TRAJECTORY_MAX_POINTS, max(TRAJECTORY_MIN_POINTS, fit)))
 
 
 @dataclass
@@ -169,6 +183,10 @@ class Race:
             self._gate_X = self._X_val[w : w + 1]
             self.gate_input = self._gate_X[0, :, 0].astype(np.float64)  # scaled input window   # (T,)
         self._base_lr = {name: float(run.opt.lr) for name, run in self.runs.items()}
+        # each contestant's path through parameter space, for the loss-surface picture (bounded: see
+        # TRAJECTORY_FLOATS); recorded at epoch 0 (the shared start), after every epoch it trained, and at the end
+        points = trajectory_points(template.num_params, len(self.runs))
+        self.trajectories = {name: TrajectoryRecorder(points) for name in self.runs}
         self.epoch = 0
         self.step = 0
         self._stop = False
@@ -374,6 +392,8 @@ class Race:
         cfg = self.train_config
         N = len(self._X_train)
         order_rng = np.random.default_rng(cfg.seed)
+        for name, run in self.runs.items():
+            self.trajectories[name].record(0, run.model.params.flat)
         yield self._event("epoch", gates=True)  # epoch 0: the shared starting point
         while self.epoch < cfg.epochs and not self._stop and any(r.active for r in self.runs.values()):
             epoch = self.epoch + 1
@@ -467,6 +487,7 @@ class Race:
                             run.stopped_epoch = epoch
                 run.seconds += time.perf_counter() - t0
                 run.history[-1].seconds = run.seconds
+                self.trajectories[name].record(epoch, run.model.params.flat)
             yield self._event("epoch", gates=True)
         for run in self.runs.values():
             if run.active:
@@ -474,6 +495,8 @@ class Race:
                 run.stopped_epoch = self.epoch
             if cfg.restore_best and run.best_flat is not None and run.status != "diverged":
                 run.model.params.flat[:] = run.best_flat
+                if run.history and run.best_epoch != run.history[-1].epoch:  # the path ends where the model does
+                    self.trajectories[run.name].record(run.best_epoch, run.best_flat)
         yield self._event("end", gates=True)
 
     def train(self) -> dict:
@@ -483,6 +506,19 @@ class Race:
         return self.result()
 
     # ---- results ---------------------------------------------------------------------------------
+
+    def trajectory(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(epochs (k,), params (k, n))`` of contestant ``name``'s recorded path, ending at its current weights
+        (a race halted mid-epoch: the point where it halted, at a fractional epoch).  Read it while the race is
+        paused or after it ended (the weights change during a mini-batch)."""
+        epochs, params = self.trajectories[name].points()
+        flat = self.runs[name].model.params.flat
+        if len(params) == 0 or not np.array_equal(params[-1], flat, equal_nan=True):
+            steps = max(1, -(-len(self._X_train) // self.train_config.batch_size))
+            at = self.step / steps if self.runs[name].active else (epochs[-1] if len(epochs) else 0.0)
+            epochs = np.append(epochs, at)
+            params = np.concatenate([params.reshape(-1, flat.size), flat[None, :].astype(params.dtype)])
+        return epochs, params
 
     def predict_raw(self, name: str, X) -> np.ndarray:
         """A contestant's predictions for scaled windows X, in the series' own units."""

@@ -1,5 +1,5 @@
-"""The race drawn on the GRU's own loss surface (issue 17, after Li et al. 2018, "Visualizing the Loss
-Landscape of Neural Nets"): trajectories, the plane they are drawn on, and the losses over that plane.
+"""The loss landscape's mathematics (after Li et al. 2018, "Visualizing the Loss Landscape of Neural Nets"):
+trajectories, the plane they are drawn on, and the losses over that plane, for any GRU and any paths.
 
 This module owns the numbers behind the picture, not the picture (no Streamlit, no Plotly):
 
@@ -539,8 +539,11 @@ class _Evaluator:
                 lo += Bc
         return out
 
-    def map(self, count: int, make_flats: Callable[[int, int], np.ndarray], sse: bool, workers: int | None):
-        """Evaluate parameter vectors 0..count-1, made block by block by ``make_flats(lo, hi)`` (hi − lo, n)."""
+    def map(self, count: int, make_flats: Callable[[int, int], np.ndarray], sse: bool, workers: int | None,
+            progress: Callable[[int], None] | None = None):  # fmt: skip
+        """Evaluate parameter vectors 0..count-1, made block by block by ``make_flats(lo, hi)`` (hi − lo, n).
+        ``progress(k)`` is called after each block with the k vectors it evaluated (from the worker threads); an
+        exception it raises (a stop) ends the evaluation."""
         starts = list(range(0, count, self.P))
         if workers is None:
             workers = min(os.cpu_count() or 1, 4)
@@ -548,7 +551,12 @@ class _Evaluator:
 
         def task(lo: int) -> np.ndarray:
             hi = min(lo + self.P, count)
-            return self.run(np.asarray(make_flats(lo, hi), dtype=np.float64), sse)
+            if progress is not None:
+                progress(0)  # a stop asked meanwhile ends the blocks still queued before they start
+            out = self.run(np.asarray(make_flats(lo, hi), dtype=np.float64), sse)
+            if progress is not None:
+                progress(hi - lo)
+            return out
 
         if workers == 1:
             parts = [task(lo) for lo in starts]
