@@ -33,6 +33,7 @@ from gru_core import surface  # noqa: E402
 from gru_core.data.source import load_source, prepare_run  # noqa: E402
 from gru_core.model.gru import GRURegressor  # noqa: E402
 from gru_core.train import Race  # noqa: E402
+from gru_core.train.race import TRAJECTORY_FLOATS  # noqa: E402
 from gru_ui.race.settings import PAGE_DEFAULT  # noqa: E402
 
 VARIANTS = (("float64, 1 thread", np.float64, 1), ("float64, default threads", np.float64, None),
@@ -82,13 +83,9 @@ def main() -> None:
     # a short default race, recording the trajectories the plane is made from
     epochs = 2 if args.quick else 4
     race = Race(prepared, cfg.model, cfg.contestants, dataclasses.replace(cfg.train, epochs=epochs))
-    recorders = {name: surface.TrajectoryRecorder() for name in race.runs}
-    for ev in race.run():
-        if ev.kind == "epoch":
-            for name, run in race.runs.items():
-                recorders[name].record(ev.epoch, run.model.params.flat)
+    race.train()  # the race records every contestant's path (gru_core.train.race.TRAJECTORY_FLOATS)
     theta0 = race.initial_flat
-    trajs = {name: rec.points()[1] for name, rec in recorders.items()}
+    trajs = {name: race.trajectory(name)[1] for name in race.runs}
     t_pca, plane = timed(lambda: surface.pca_plane(theta0, trajs))
     extent = surface.default_extent({name: surface.project(plane, p) for name, p in trajs.items()})
     print(f"PCA plane of {sum(len(p) for p in trajs.values())} points × {len(theta0)} parameters: "
@@ -145,6 +142,33 @@ def main() -> None:
     end = trajs[next(iter(trajs))][-1]
     t_line, (t, _) = timed(lambda: surface.line_losses(template, X, y, theta0, end))
     print(f"line θ0 → end point, {len(t)} points: {t_line:.2f} s = {t_line / epoch_s:.1f} × one epoch")
+
+    # what the page asks for: the whole picture (grid in float32, paths' and cuts' losses in float64), computed
+    # in one of the runner's worker processes, from Train's default race of cfg.train.epochs epochs
+    from gru_core.runner import RaceJob, Runner
+    from gru_core.runner.surface import SurfaceJob
+
+    runner = Runner("process", workers=1)
+    try:
+        full = runner.submit(RaceJob(cfg if not args.quick else cfg.replace(epochs=epochs)))
+        full.join(300)
+        paths = full.trajectories()
+        held = sum(p.nbytes for p in paths["params"].values())
+        k = {name: len(p) for name, p in paths["params"].items()}
+        print(f"paths recorded by a {full.snapshot().epoch}-epoch race: {k} points, {held / 1e6:.2f} MB "
+              f"(budget {TRAJECTORY_FLOATS * 8 / 1e6:.1f} MB)")  # fmt: skip
+        win = {"train": (X, y), "val": (prepared.X_val, prepared.y_val)}
+        settings = surface.SurfaceSettings(n=n)
+        t = time.perf_counter()
+        h = runner.submit(SurfaceJob(model=cfg.model, windows=win, paths=paths, settings=settings))
+        h.join(300)
+        page_s = time.perf_counter() - t
+        snap = h.snapshot()
+        print(f"the page's request ({n}×{n} float32 grid + {sum(k.values())} path points + 3 cuts, "
+              f"{snap.total:,} forward passes) in a worker process, submit → result: {page_s:.2f} s = "
+              f"{page_s / epoch_s:.1f} × one epoch [{snap.status}; {load()}]")  # fmt: skip
+    finally:
+        runner.shutdown()
 
     # what bounds it: the step's product and the tanh, timed here on one block's shapes
     cols = min(B, surface.BLOCK_COLUMNS)

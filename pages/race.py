@@ -15,6 +15,7 @@ works again.
 
 Classroom control: Pause / Resume / Step / Stop, speed and "start paused" (gru_ui.race.steer), a live learning-rate
 control per optimizer (recorded, marked, in the link), model files to save and continue from, one-click scenarios.
+Once the race is paused or has ended: the race on the GRU's own loss surface (gru_ui.race.surface).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from gru_ui.race import models as M
 from gru_ui.race import panels as P
 from gru_ui.race import session as R
 from gru_ui.race import settings as S
+from gru_ui.race import surface as SF
 from gru_ui.race.live_plot import preload_live_charts
 from gru_ui.race.sidebar import DataChoice, sidebar_config, sync_url
 from gru_ui.race.steer import control_buttons, job_controls, paused_note, steering, store_path, stored_note
@@ -206,6 +208,7 @@ def race_view(handle: R.RaceHandle, key: str, choice: DataChoice, prepared, stat
     P.results_section(handle, snap)
     if stored_note(snap):
         st.caption(stored_note(snap))
+    SF.surface_section(handle, snap)
     with st.expander("The data of this run"):
         P.preview_section(DataChoice(series=handle.prepared.raw), handle.prepared, key="chart.preview.run")
 

@@ -10,6 +10,7 @@ Modules, imports only downward (Streamlit only in the last three)::
     models.py     model files: download a trained contestant, upload one to continue training
     live.py       the live figures, rebuilt only when what they show changed (shared with the benchmark)
     live_plot.py  a Plotly chart redrawn in place (a tiny st.components.v2 component)
+    surface.py    the loss-surface section: its settings (in the URL), the runner's SurfaceJob, progress, charts
     sidebar.py    the settings widgets and the session's first run from the URL
     panels.py     the main sections: scenarios, preview, live views, forecasts and results, model files
 

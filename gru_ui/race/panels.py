@@ -318,7 +318,7 @@ def loss_view_controls(handle: RaceHandle) -> None:
                      "seed; the chart above and the verdict use them all.")  # fmt: skip
         handle.live.shown = int(st.session_state[VIEW_KEYS["seed"]])
     else:
-        c1, c2, _ = st.columns([1.4, 2, 2.6] if presenting() else [1, 2, 3])
+        c1, c2, _ = st.columns([1.6, 2, 1.4] if presenting() else [1, 2, 3])
     c1.toggle("log scale", key=VIEW_KEYS["log"],
               help="Loss on a logarithmic axis: late progress and small differences stay visible.")  # fmt: skip
     c2.slider("smoothing (display only)", 0.0, 0.95, key=VIEW_KEYS["smooth"], step=0.05,
@@ -551,7 +551,8 @@ def results_section(handle: RaceHandle, snap: Snapshot) -> None:
         table = R.results_table(result)
         text = R.verdict(result, handle.units)
         best_beats = "does NOT" not in text and "No optimizer" not in text
-        c1, c2 = st.columns([4, 1], vertical_alignment="center")
+        # a projector: the button under the verdict (a fifth of 1024 px cut its label)
+        c1, c2 = (st.container(), st.container()) if presenting() else st.columns([4, 1], vertical_alignment="center")
         (c1.success if best_beats else c1.warning)(
             text + " This is one seed, one draw: another seed may rank the optimizers differently.")
         c2.button(f"↻ Repeat over {REPEAT_SEEDS} seeds", key="btn.repeat_seeds", on_click=_repeat_over_seeds,

@@ -19,10 +19,12 @@ import streamlit as st
 from gru_core.config import MAX_CONTESTANTS, SETTINGS, Contestant, RunConfig, contestant_labels, to_query
 from gru_core.data.datasets import describe_dataset
 from gru_core.optim import OPTIMIZERS
+from gru_core.surface import SURFACE_QUERY_PREFIX
 from gru_ui import figures as F
 from gru_ui.shell import csv_uploader, display_toggles, keep, query_dict, set_query
 
 from . import settings as S
+from . import surface
 from .session import race_limit_text
 from .upload import Upload, load_registry_series, read_upload
 
@@ -39,7 +41,10 @@ def init_session() -> None:
     link carried that was ignored goes to ``qp_notices`` (shown by ``gru_ui.shell.show_query_notices``)."""
     if st.session_state.get("initialised"):
         return
-    cfg, notices = S.page_query(query_dict())
+    params = query_dict()
+    notices = surface.init_from_query(params)  # the loss-surface section's settings (surf.*)
+    cfg, run_notices = S.page_query({k: v for k, v in params.items() if not k.startswith(SURFACE_QUERY_PREFIX)})
+    notices = run_notices + notices
     for k, v in S.widget_state(cfg).items():
         st.session_state[k] = v
     st.session_state["qp_notices"] = notices
@@ -48,8 +53,9 @@ def init_session() -> None:
 
 
 def sync_url(cfg: RunConfig) -> None:
-    """Keep the URL's query parameters equal to the run, so the address bar is a shareable link."""
-    set_query(to_query(cfg))
+    """Keep the URL's query parameters equal to the run (and the loss-surface section's settings), so the address
+    bar is a shareable link."""
+    set_query({**to_query(cfg), **surface.surface_query()})
 
 
 # ----------------------------------------------------------------------------------------------------------
