@@ -37,10 +37,13 @@ def check_presentation(fig: go.Figure) -> go.Figure:
     assert big.layout.font.size > (fig.layout.font.size or 12)
     if fig.layout.title.text:
         assert big.layout.title.font.size > (fig.layout.title.font.size or fig.layout.font.size or 12)
-        assert big.layout.title.text.replace("<br>", " ") == fig.layout.title.text
+        assert big.layout.title.text.replace("<br>", " ") == fig.layout.title.text.replace("<br>", " ")
         if len(fig.layout.title.text) > F.PRESENT_WRAP and "<br>" not in fig.layout.title.text:
             assert big.layout.title.text.count("<br>") == 1, "a long title must be wrapped, not cut off"
     assert big.layout.height > (fig.layout.height or 0)
+    ytitle = fig.layout.yaxis.title.text
+    if ytitle and len(ytitle) > F.PRESENT_WRAP_Y and "<br>" not in ytitle:
+        assert big.layout.yaxis.title.text.count("<br>") == 1, "a long y-axis title must go on two lines"
     assert len(big.data) == len(fig.data)
     for a, b in zip(fig.data, big.data):
         assert (a.type, a.name) == (b.type, b.name)

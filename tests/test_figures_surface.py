@@ -6,8 +6,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
+from _presentation import check_every_builder
 
-from gru_ui.figures.surface import axis_titles, cut_ends_chart, cut_start_chart, surface_chart
+from gru_ui.figures import surface as FS
+
+
+@pytest.fixture(autouse=True)
+def _every_figure_presentable(monkeypatch):
+    """Every figure these tests build must also pass presentation mode (tests/_presentation.py)."""
+    check_every_builder(monkeypatch, FS)
 
 
 def result(plane: str = "pca", status: str = "finished", barrier: float = 0.05) -> dict:
@@ -35,13 +43,13 @@ def result(plane: str = "pca", status: str = "finished", barrier: float = 0.05) 
 
 
 def test_axes_say_the_explained_share_or_the_random_scale():
-    assert axis_titles(result()) == ("PC1: 80 % of the movement", "PC2: 15 %")
-    x, y = axis_titles(result("random"))
+    assert FS.axis_titles(result()) == ("PC1: 80 % of the movement", "PC2: 15 %")
+    x, y = FS.axis_titles(result("random"))
     assert x == "random direction 1 (α = 1 at 12.5)" and y == "random direction 2 (α = 1 at 12.2)"
 
 
 def test_surface_is_log_coloured_labelled_in_loss_values_and_marks_start_and_ends():
-    fig = surface_chart(result(), {"Adam": "#0072B2", "RMSprop": "#D55E00"})
+    fig = FS.surface_chart(result(), {"Adam": "#0072B2", "RMSprop": "#D55E00"})
     contour = fig.data[0]
     z = np.asarray(contour.z, dtype=float)
     assert z[0, 0] == 1.0 and z[4, 4] == -3.0 and np.isnan(z[2, 3])  # log10 of the loss; overflow left blank
@@ -53,20 +61,20 @@ def test_surface_is_log_coloured_labelled_in_loss_values_and_marks_start_and_end
     assert fig.data[1].line.color == "#0072B2" and list(fig.data[2].x) == [2]
     assert fig.data[2].marker.symbol == "diamond"
     assert fig.layout.xaxis.title.text.startswith("PC1") and list(fig.layout.xaxis.range) == [-1, 3]
-    diverged = surface_chart(result(status="diverged"))
+    diverged = FS.surface_chart(result(status="diverged"))
     assert diverged.data[4].marker.symbol == "x"
 
 
 def test_cuts_mark_their_ends_and_say_the_barrier():
-    fig = cut_start_chart(result())
+    fig = FS.cut_start_chart(result())
     assert fig.data[0].name == "θ0 → Adam's end" and list(fig.data[1].x) == [0.0, 1.0]
     assert fig.layout.yaxis.type == "linear"  # 0.1 … 0.5: no log axis for less than a factor 20
-    ends = cut_ends_chart(result())
+    ends = FS.cut_ends_chart(result())
     assert "a barrier 0.05 above the higher end" in ends.layout.title.text
     assert list(ends.data[1].y) == [0.1] and list(ends.data[2].y) == [0.3]
     assert ends.layout.xaxis.title.text == "t (0 = Adam's end, 1 = RMSprop's end)"
-    flat = cut_ends_chart(result(barrier=-0.1))
+    flat = FS.cut_ends_chart(result(barrier=-0.1))
     assert "no barrier" in flat.layout.title.text
     alone = result()
     alone["cuts"]["ends"] = None
-    assert "nothing to join" in cut_ends_chart(alone).layout.annotations[0].text
+    assert "nothing to join" in FS.cut_ends_chart(alone).layout.annotations[0].text

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-__all__ = ["PRESENTATION_KEY", "PRESENT_WRAP", "present", "presentation"]
+__all__ = ["PRESENTATION_KEY", "PRESENT_WRAP", "PRESENT_WRAP_Y", "present", "presentation"]
 
 PRESENTATION_KEY = "presentation"  # st.session_state key of the "Presentation mode" toggle (bool)
 PRESENT_FONT = 1.4  # font sizes × this
@@ -22,6 +22,7 @@ PRESENT_LINE = 1.8  # line widths × this
 PRESENT_MARKER = 1.5  # marker sizes × this
 PRESENT_WRAP = 44  # titles longer than this (characters) go on two lines in presentation mode
 PRESENT_HEIGHT = 1.35  # figure height × this: text and margins grow ×1.4, the plot area must not shrink
+PRESENT_WRAP_Y = 26  # y-axis titles longer than this go on two lines (at 1.4× they outgrew a chart's height)
 
 
 def _scale(d: dict, key: str, factor: float, default: float | None = None) -> None:
@@ -150,6 +151,10 @@ def presentation(fig: go.Figure) -> go.Figure:
         if name.startswith(("xaxis", "yaxis")):
             if isinstance(axis.get("title"), dict):
                 _font(axis["title"], "font")
+                text = axis["title"].get("text")
+                if name.startswith("yaxis") and isinstance(text, str) and len(text) > PRESENT_WRAP_Y and (
+                        "<br>" not in text):  # fmt: skip
+                    axis["title"]["text"] = _wrap_title(text)  # else it ran past the plot into the chart's title
             _font(axis, "tickfont")
             _scale(axis, "linewidth", PRESENT_LINE)
             axis.setdefault("automargin", True)  # bigger tick labels and titles push the margins out
