@@ -5,8 +5,12 @@ server's runner (:func:`gru_core.runner.get_runner`, started on the first visit 
 the first Train); this browser session keeps the job's handle in ``st.session_state["race"]``.  A race
 beyond the free workers waits in line: the page shows its place and the estimated wait (looked at every
 ``QUEUED_INTERVAL`` seconds), a Cancel button, and starts drawing by itself when it begins.  While it runs,
-two fragments redraw in place on timers: the loss curves and status columns every ``LIVE_INTERVAL``
-seconds, the gate heatmaps every ``GATES_INTERVAL``.  While it is paused only the curves fragment polls,
+the loss chart asks the server for a newer figure five times a second at its own address
+(:mod:`gru_ui.race.live_route`, outside Streamlit's reruns), and three fragments redraw in place on timers: the
+heading (``ROUTED_INTERVAL``), the status columns and the gate heatmaps (``ROUTED_GATES_INTERVAL``).  Where the
+server has no such address (AppTest), the curves fragment redraws the chart every ``LIVE_INTERVAL`` seconds
+instead, the status columns every ``STATUS_INTERVAL``, the gates every ``GATES_INTERVAL``.  While it is paused only
+the curves fragment polls,
 slowly (``PAUSED_INTERVAL``).  Whenever the race's status differs from the one the buttons were drawn for
 (started after waiting, paused after a Step, resumed, ended, failed) the curves fragment asks for a full
 rerun, which draws the buttons, forecasts and results again and sets the timers for the new status (none
@@ -25,6 +29,7 @@ import streamlit as st
 from gru_ui import figures as F
 from gru_ui.race import changes as C
 from gru_ui.race import live as L
+from gru_ui.race import live_route
 from gru_ui.race import models as M
 from gru_ui.race import panels as P
 from gru_ui.race import session as R
@@ -119,6 +124,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
             st.rerun()
         if resume_clicked:
             handle.live.resume()
+            R.wait_for(handle, lambda s: s.status != "paused")  # the buttons drawn next are a running race's
             st.rerun()
         if epoch_clicked or batches_clicked:
             if epoch_clicked:
@@ -193,15 +199,17 @@ def race_view(handle: R.RaceHandle, key: str, choice: DataChoice, prepared, stat
             f"This race continued from the uploaded model {handle.initial_from}: the link alone does not "
             "reproduce it (upload the same file)."
         )
-    st.fragment(curves_panel, run_every=L.interval(status))()
+    # the loss chart fetches its own updates where the server has its address (gru_ui.race.live_route): the fragment
+    # then only redraws the heading and notices a new status
+    st.fragment(curves_panel, run_every=L.interval(status, routed=live_route.enabled))()
     if status in L.WAITING_STATUSES:
         return  # nothing trained yet: the sections below appear when the race starts
     P.loss_view_controls(handle)
-    st.fragment(status_panel, run_every=L.status_interval(status))()
+    st.fragment(status_panel, run_every=L.status_interval(status, routed=live_route.enabled))()
     P.lr_controls(handle, handle.live.snapshot())
     shown = R.shown_seed_text(handle)
     st.subheader("Inside the GRU: gate activations" + shown)
-    st.fragment(gates_panel, run_every=L.GATES_INTERVAL if status == "running" else None)()
+    st.fragment(gates_panel, run_every=L.gates_interval(status, routed=live_route.enabled))()
     snap = handle.live.snapshot()
     st.subheader("Forecasts on the test part" + shown)
     P.forecast_section(handle, snap)
@@ -210,7 +218,7 @@ def race_view(handle: R.RaceHandle, key: str, choice: DataChoice, prepared, stat
         st.caption(stored_note(snap))
     SF.surface_section(handle, snap)
     with st.expander("The data of this run"):
-        P.preview_section(DataChoice(series=handle.prepared.raw), handle.prepared, key="chart.preview.run")
+        P.run_data_section(handle, snap)
 
 
 def sync_replay(handle: R.RaceHandle | None) -> None:

@@ -168,6 +168,8 @@ class LiveRace:
                             for rec in run.history[len(hist) :]:
                                 hist.append(asdict(rec))
                     self._version += 1
+            # training is over: the test metrics and a run store's write (on_end) below are not training time
+            self._t_end = time.perf_counter()
             result = self.race.result()
             if self.on_end is not None:
                 try:
@@ -186,7 +188,8 @@ class LiveRace:
                 self._status = "error"
                 self._version += 1
         finally:
-            self._t_end = time.perf_counter()
+            if self._t_end is None:
+                self._t_end = time.perf_counter()
 
     def snapshot(self) -> Snapshot:
         with self._lock:

@@ -20,9 +20,11 @@ from gru_ui import figures as F
 from .changes import changes
 from .session import RaceHandle
 
-__all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL", "QUEUED_INTERVAL",
-           "REBUILD_FACTOR", "STATUS_INTERVAL", "WAITING_STATUSES", "cached_figure", "figure_json", "gate_figure",
-           "gate_key", "interval", "loss_figure", "loss_key", "seeds_diverged", "status_interval"]  # fmt: skip
+__all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL", "POLL_INTERVAL", "QUEUED_INTERVAL",
+           "REBUILD_FACTOR", "STATUS_INTERVAL", "WAITING_STATUSES", "cached_figure", "figure_json",
+           "figure_json_version", "gate_figure", "gate_key", "gates_interval", "interval", "loss_figure", "loss_key",
+           "loss_spec",
+           "seeds_diverged", "status_interval"]  # fmt: skip
 
 REBUILD_FACTOR = 5.0  # a live figure is rebuilt at most once per 5× its building time
 # seconds between redraws of the loss curves and status columns while a race runs (GRU_LAB_LIVE_INTERVAL: a
@@ -37,21 +39,37 @@ LIVE_STATUSES = ("running", "paused")  # a race in these states is still going: 
 WAITING_STATUSES = ("queued", "idle")  # submitted, not training yet: keep looking until it starts
 
 
-def interval(status: str | None) -> float | None:
-    """Seconds between redraws of the curves fragment for a race in ``status`` (None: it no longer changes)."""
+POLL_INTERVAL = 0.17  # seconds between the live chart's own requests for a newer figure (gru_ui.race.live_route)
+# With the chart served at its own address the fragments redraw only the heading, the status columns and the gates,
+# less often: each fragment run makes the browser re-render Streamlit's page (bench/bench_browser.py: page-open ÷
+# headless steps/s 0.75 with the fragments at 0.18 / 0.6 / 1.5 s, 0.89-0.90 with the chart polling and these)
+ROUTED_INTERVAL = 1.0  # heading and status columns (and noticing a new status: paused, ended)
+ROUTED_GATES_INTERVAL = 2.0  # gate heatmaps (they change once per epoch)
+
+
+def interval(status: str | None, routed: bool = False) -> float | None:
+    """Seconds between redraws of the curves fragment for a race in ``status`` (None: it no longer changes);
+    ``routed``: the chart fetches its own updates (gru_ui.race.live_route), the fragment redraws the rest."""
     if status == "paused":
         return PAUSED_INTERVAL
     if status in LIVE_STATUSES:
-        return LIVE_INTERVAL
+        return max(LIVE_INTERVAL, ROUTED_INTERVAL) if routed else LIVE_INTERVAL
     if status in WAITING_STATUSES:
         return QUEUED_INTERVAL
     return None
 
 
-def status_interval(status: str | None) -> float | None:
+def status_interval(status: str | None, routed: bool = False) -> float | None:
     """Seconds between redraws of the status columns (None: the race no longer changes)."""
-    every = interval(status)
+    every = interval(status, routed)
     return None if every is None else max(every, STATUS_INTERVAL)
+
+
+def gates_interval(status: str | None, routed: bool = False) -> float | None:
+    """Seconds between redraws of the gate heatmaps: only while the race trains."""
+    if status != "running":
+        return None
+    return max(GATES_INTERVAL, ROUTED_GATES_INTERVAL) if routed else GATES_INTERVAL
 
 
 def cached_figure(
@@ -83,12 +101,36 @@ def cached_figure(
 def figure_json(handle: RaceHandle, slot: str, fig: Any) -> str:
     """``fig.to_json()``, computed once per figure of ``slot`` (a live chart is re-sent at every redraw;
     an unchanged figure is not serialised again)."""
+    return figure_json_version(handle, slot, fig)[1]
+
+
+def figure_json_version(handle: RaceHandle, slot: str, fig: Any) -> tuple[int, str]:
+    """``(version, fig.to_json())``: the version counts the figures of ``slot`` serialised so far (1, 2, …), so a
+    browser that has drawn version k needs nothing while it is still k."""
     hit = handle.fig_cache.get(f"{slot}.json")
     if hit is not None and hit[0] is fig:
-        return hit[1]
+        return hit[2], hit[1]
     text = fig.to_json()
-    handle.fig_cache[f"{slot}.json"] = (fig, text)
-    return text
+    version = (hit[2] if hit is not None else 0) + 1
+    handle.fig_cache[f"{slot}.json"] = (fig, text, version)
+    return version, text
+
+
+def loss_spec(handle: RaceHandle, snap: Snapshot) -> tuple[Any, int, str]:
+    """The live loss chart as the page last asked for it (``handle.view``: log scale, smoothing, presentation,
+    every seed): ``(figure, version, JSON)``, built and serialised only when what it shows changed.  Used by the
+    page's fragment and by the chart's own address (``gru_ui.race.live_route``), from different threads."""
+    log_y, smooth, present, every = handle.view
+    every = every and bool(snap.per_seed)
+    fig = cached_figure(
+        handle, "loss", loss_key(handle, snap, log_y, smooth, present, every),
+        # throttled only while training: a paused race shows its last epoch at once (on a loaded machine the
+        # throttle left a paused chart several epochs behind, which then "grew while paused")
+        lambda: loss_figure(handle, snap, log_y, smooth, present, every), live=snap.status == "running",
+        style=(log_y, smooth, present, every),  # a new view is drawn at once, even mid-race
+    )  # fmt: skip
+    version, text = figure_json_version(handle, "loss", fig)
+    return fig, version, text
 
 
 def loss_key(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, present: bool,
@@ -141,8 +183,8 @@ def loss_figure(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, 
 
 def _presented(fig, present: bool):
     if present:  # a projector: the legend in rows under the chart (clear of the axis title), the chart full width
-        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.3, "yanchor": "top"},
-                          margin={"b": 170})  # fmt: skip
+        fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.36, "yanchor": "top"},
+                          margin={"b": 185})  # fmt: skip
         fig.for_each_trace(lambda t: t.update(showlegend=False), selector=lambda t: F.BAND_TEXT in (t.name or ""))
     return F.present(fig, present)
 

@@ -37,13 +37,40 @@ export default function (component) {
     box.style.width = "100%";
     parentElement.appendChild(box);
   }
-  // the same figure again (no new epoch since the last refresh, a slow-motion race): nothing to redraw
+  // the chart's own address (gru_ui.race.live_route): while the race trains it asks for a newer figure every
+  // data.every s and redraws itself, outside Streamlit's reruns; a figure is drawn only if newer than the last one
+  let cancelled = false;
+  if (box.__gruPoll) { clearTimeout(box.__gruPoll); box.__gruPoll = null; }
+  const gen = (box.__gruGen = (box.__gruGen || 0) + 1);  // one chain of requests per chart: the newest call's
+  const poll = () => {
+    box.__gruPoll = null;
+    if (cancelled || !data.poll || gen !== box.__gruGen) return;
+    const t0 = performance.now();
+    fetch(data.poll + "?v=" + (box.__gruVersion || 0), { cache: "no-store" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((msg) => {
+        if (cancelled || !msg || gen !== box.__gruGen) return;  // no such address (an older server, a session
+        // that ended): stop asking; a newer call of this component has its own chain
+        if (msg.spec && msg.v > (box.__gruVersion || 0) && window.Plotly && box.__gruConfig) {
+          const layout = Object.assign({}, msg.spec.layout, { autosize: true });
+          delete layout.width;
+          window.Plotly.react(box, msg.spec.data || [], layout, box.__gruConfig);
+          box.__gruVersion = msg.v;
+        }
+        if (!msg.done) box.__gruPoll = setTimeout(poll, Math.max(20, 1000 * data.every - (performance.now() - t0)));
+      })
+      .catch(() => {});
+  };
+  // the same figure again, or an older one than the chart fetched itself: nothing to redraw
   const drawn = data.spec + JSON.stringify(data.config || {});
-  if (box.__gruDrawn === drawn && box.classList.contains("js-plotly-plot")) return;
+  const stale = data.version && box.__gruVersion && data.version <= box.__gruVersion;
+  if ((stale || box.__gruDrawn === drawn) && box.classList.contains("js-plotly-plot")) {
+    if (data.poll) box.__gruPoll = setTimeout(poll, 1000 * data.every);
+    return () => { cancelled = true; if (box.__gruPoll) clearTimeout(box.__gruPoll); };
+  }
   const spec = JSON.parse(data.spec);
   const height = (spec.layout && spec.layout.height) || 450;
   box.style.height = height + "px";
-  let cancelled = false;
   const draw = (tries) => {
     if (cancelled) return;
     const Plotly = window.Plotly;
@@ -89,9 +116,11 @@ export default function (component) {
     if (document.fullscreenElement === box) box.style.height = "100vh";
     Plotly.react(box, spec.data || [], layout, config);
     box.__gruDrawn = drawn;
+    if (data.version) box.__gruVersion = data.version;
+    if (data.poll) box.__gruPoll = setTimeout(poll, 1000 * data.every);
   };
   draw(0);
-  return () => { cancelled = true; };
+  return () => { cancelled = true; if (box.__gruPoll) clearTimeout(box.__gruPoll); };
 }
 """
 
@@ -107,15 +136,19 @@ def preload_live_charts() -> None:
 
 
 def live_plotly_chart(
-    fig: go.Figure, key: str, config: dict[str, Any] | None = None, spec: str | None = None
+    fig: go.Figure, key: str, config: dict[str, Any] | None = None, spec: str | None = None, version: int = 0,
+    poll: str | None = None, every: float = 0.2,
 ) -> None:
     """Show ``fig`` under a stable ``key``; later calls with the same key redraw the chart in place.
 
     ``spec``: ``fig.to_json()`` if the caller has it already (an unchanged live figure is not serialised
-    again at every redraw; see ``gru_ui.race.live.figure_json``)."""
+    again at every redraw; see ``gru_ui.race.live.figure_json``).  ``poll``: an address that answers with newer
+    versions of the figure (``gru_ui.race.live_route``), asked every ``every`` seconds; ``version``: this
+    figure's (a figure the chart already fetched is not drawn again)."""
     if MODE == "plotly_chart":
         st.plotly_chart(fig, key=key, config=config, theme=None)
         return
     height = int(fig.layout.height or 450)
-    _component(key=key, data={"spec": spec if spec is not None else fig.to_json(), "config": config or {}},
-               height=height)  # fmt: skip
+    data = {"spec": spec if spec is not None else fig.to_json(), "config": config or {}, "version": int(version),
+            "poll": poll, "every": float(every)}  # fmt: skip
+    _component(key=key, data=data, height=height)

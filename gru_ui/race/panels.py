@@ -29,6 +29,7 @@ from . import models as M
 from . import results as R
 from . import settings as S
 from .live_plot import live_plotly_chart
+from .live_route import url_for
 from .session import (
     RaceHandle,
     batches_per_epoch,
@@ -44,7 +45,7 @@ from .upload import series_label, series_units
 
 __all__ = ["VIEW_KEYS", "forecast_section", "live_curves", "live_gates", "live_status", "loss_view_controls",
            "lr_controls", "lr_controls_stale", "lr_key", "models_section", "preset_note", "presets_section",
-           "preview_section", "replay_note", "results_section"]  # fmt: skip
+           "preview_section", "replay_note", "results_section", "run_data_section"]  # fmt: skip
 
 VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", "hstep": "view.hstep",
              "every_seed": "view.every_seed", "seed": "view.seed"}  # fmt: skip
@@ -140,6 +141,16 @@ def preview_section(choice: DataChoice, prepared: Any, key: str = "chart.preview
         "early stopping watches the orange validation part, and the green test part (the most recent "
         "values) is kept for the final exam. Look for: does the test part look like what came before?"
     )
+
+
+def run_data_section(handle: RaceHandle, snap: Snapshot) -> None:
+    """The race's own series (its parts shaded), under the race; while it trains only a note: a chart mounted as
+    training starts cost the browser's main thread a tenth of the race's first seconds (CPU profile), time the
+    worker on the same machine lost."""
+    if snap.status == "running":
+        st.caption("The series of this run appears here when the race is paused or has ended.")
+        return
+    preview_section(DataChoice(series=handle.prepared.raw), handle.prepared, key="chart.preview.run")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -335,19 +346,13 @@ def loss_view_controls(handle: RaceHandle) -> None:
 
 def loss_chart(handle: RaceHandle, snap: Snapshot) -> None:
     """The live loss chart, drawn as :func:`loss_view_controls` (their values in the session) ask."""
-    log_y = bool(st.session_state.get(VIEW_KEYS["log"], True))
-    smooth = float(st.session_state.get(VIEW_KEYS["smooth"], 0.0))
-    every = bool(st.session_state.get(VIEW_KEYS["every_seed"], False)) and bool(snap.per_seed)
-    present = presenting()
-    fig = L.cached_figure(
-        handle, "loss", L.loss_key(handle, snap, log_y, smooth, present, every),
-        # throttled only while training: a paused race shows its last epoch at once (on a loaded machine the
-        # throttle left a paused chart several epochs behind, which then "grew while paused")
-        lambda: L.loss_figure(handle, snap, log_y, smooth, present, every), live=snap.status == "running",
-        style=(log_y, smooth, present, every),  # a new view is drawn at once, even mid-race
-    )  # fmt: skip
-    spec = L.figure_json(handle, "loss", fig)
-    live_plotly_chart(fig, key="live-loss", config=F.chart_config("loss-curves"), spec=spec)
+    handle.view = (bool(st.session_state.get(VIEW_KEYS["log"], True)),
+                   float(st.session_state.get(VIEW_KEYS["smooth"], 0.0)), presenting(),
+                   bool(st.session_state.get(VIEW_KEYS["every_seed"], False)))  # fmt: skip
+    fig, version, spec = L.loss_spec(handle, snap)
+    poll = url_for(handle.token) if snap.status == "running" else None  # the chart fetches its own updates
+    live_plotly_chart(fig, key="live-loss", config=F.chart_config("loss-curves"), spec=spec, version=version,
+                      poll=poll, every=L.POLL_INTERVAL)  # fmt: skip
 
 
 def live_status(handle: RaceHandle, snap: Snapshot) -> None:
@@ -479,6 +484,13 @@ def live_gates(handle: RaceHandle, snap: Snapshot) -> None:
 
 
 def forecast_section(handle: RaceHandle, snap: Snapshot) -> None:
+    """The forecasts against the truth on the test part, and their errors; while the race trains, only a note (the
+    GRU's forecasts exist when it is paused or has ended, and a chart and table of the baselines alone, drawn as
+    training starts, cost the browser a third of a core in the race's first seconds)."""
+    if snap.status == "running":
+        st.caption("The GRU's forecasts appear here when the race is paused or has ended (press ‖ Pause to see "
+                   "them now), beside persistence (tomorrow = today) and a linear autoregression.")  # fmt: skip
+        return
     p = handle.prepared
     step = 0
     if p.horizon > 1:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import secrets
 import threading
 import time
 import weakref
@@ -46,6 +47,7 @@ __all__ = [
     "check_config",
     "configured_lr",
     "contestants",
+    "handle_by_token",
     "FIRST_CURVE_WAIT",
     "has_a_curve",
     "heartbeat",
@@ -336,6 +338,10 @@ class RaceHandle:
     gates_ms: float | None = None  # … and of the gate heatmaps
     fig_cache: dict[str, Any] = field(default_factory=dict)  # slot -> (key, figure, built at, cost, style)
     exports: dict[str, Any] | None = None  # built once when the race has ended
+    # the live loss chart's own address on this server (gru_ui.race.live_route): an unguessable token, and how the
+    # page last asked the chart to be drawn (log scale, smoothing, presentation, every seed)
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    view: tuple = (True, 0.0, False, False)
 
     @cached_property
     def contestants(self) -> dict[str, Any]:
@@ -412,7 +418,16 @@ def start_race(
         halt=halt,
     )
     weakref.finalize(handle, live.stop)  # the session is gone: stop training (or waiting) for nobody
+    _BY_TOKEN[handle.token] = handle
     return handle
+
+
+_BY_TOKEN: weakref.WeakValueDictionary[str, RaceHandle] = weakref.WeakValueDictionary()
+
+
+def handle_by_token(token: str) -> RaceHandle | None:
+    """The race whose live chart has this token (None: unknown, or its session has ended)."""
+    return _BY_TOKEN.get(token)
 
 
 def seeds_text(seeds: list[int]) -> str:
