@@ -45,3 +45,18 @@ def _no_user_run_store(tmp_path_factory):
         os.environ.pop("GRU_LAB_STORE", None)
     else:
         os.environ["GRU_LAB_STORE"] = old
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A one-worker Dask LocalCluster in its own process (processes=True: the real thing; it starts in ~1 s here),
+    one per test module that asks for it (the Dask backend's tests: runner, sweeps, loss surfaces)."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=logging.ERROR)  # fmt: skip
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

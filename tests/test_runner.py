@@ -97,20 +97,6 @@ from gru_core.runner import RaceJob, Runner  # noqa: E402
 from gru_core.runner.process import WORKER_DIED  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    """A one-worker LocalCluster in its own process (processes=True: the real thing; it starts in ~1 s here)."""
-    distributed = pytest.importorskip("distributed")
-    import logging
-
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=logging.ERROR)  # fmt: skip
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 def scripted_race(runner: Runner, cfg: RunConfig):
     """Start halted, train 5 mini-batches, change Adam's learning rate while paused, resume to the end.
     Returns (final snapshot, models while paused, models at the end, gate_input, backend of the snapshots)."""

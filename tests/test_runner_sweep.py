@@ -66,20 +66,6 @@ def reference(tmp_path_factory):
     return stored(path, res.sweep_id)
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    """A one-worker LocalCluster in its own process (processes=True: the real thing)."""
-    distributed = pytest.importorskip("distributed")
-    import logging
-
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=logging.ERROR)  # fmt: skip
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 @pytest.mark.parametrize("backend, workers", [("thread", 0), ("process", 0), ("process", 2), ("dask", 0)])
 def test_a_sweep_through_the_runner_stores_what_run_sweep_stores(backend, workers, reference, tmp_path, request):
     scheduler = request.getfixturevalue("dask_client") if backend == "dask" else None

@@ -7,11 +7,10 @@ Tiny races (a sine of 300 points, 4 hidden units) so the file runs in seconds.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from _exact import bits
+from test_runner import wait_for
 
 from gru_core.config import RunConfig
 from gru_core.data.source import load_source, prepare_run
@@ -55,16 +54,6 @@ def mse(model_config, flat, X, y) -> float:
     m.params.flat[:] = flat
     pred = m.predict(X)
     return float(np.mean((pred - y) ** 2))
-
-
-def wait_for(pred, timeout: float = 60.0, what: str = "condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 # ---- recording -------------------------------------------------------------------------------------------------
@@ -229,19 +218,6 @@ def test_settings_travel_in_the_link_and_bad_values_are_reported():
 
 
 # ---- through the runner ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    import logging
-
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=logging.ERROR)  # fmt: skip
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
 
 
 def test_paths_and_surface_are_the_same_on_thread_process_and_dask(dask_client):
