@@ -6,6 +6,9 @@ runner, one queue, three backends.
 * :mod:`~gru_core.runner.sweep`: :class:`SweepJob` (a sweep to run: its spec, store, workers), :class:`HostedSweep`
   (:func:`gru_core.sweep.run_sweep` in a thread of the hosting process), :class:`SweepHandle` and
   :class:`SweepSnapshot` (its progress); where each backend hosts a sweep, and why.
+* :mod:`~gru_core.runner.surface`: :class:`~gru_core.runner.surface.SurfaceJob` (a race's loss surface to
+  compute), its host, handle and snapshot; :mod:`~gru_core.runner.queued` (what every queued handle shares) and
+  :mod:`~gru_core.runner.threaded` (a job hosted in one thread: a sweep, a surface).
 * :mod:`~gru_core.runner.runner`: :class:`Runner` (submit, first-come queue with place and estimated wait,
   cancel, shutdown) and :func:`get_runner`, configured by ``GRU_LAB_BACKEND``, ``GRU_LAB_WORKERS``,
   ``GRU_LAB_SCHEDULER`` (or the server's options ``--backend``, ``--workers``, ``--scheduler``:

@@ -21,6 +21,7 @@ from typing import Any
 
 from gru_core.model.gru import GRUConfig
 from gru_core.runner.queued import QueuedHandle
+from gru_core.runner.threaded import ThreadHosted
 from gru_core.surface import SurfaceCancelled, SurfaceSettings, race_surface, surface_work
 
 __all__ = ["SURFACE_TERMINAL", "HostedSurface", "SurfaceHandle", "SurfaceJob", "SurfaceSnapshot"]
@@ -85,9 +86,11 @@ class SurfaceSnapshot:
         return min(1.0, self.done / self.total) if self.total else (0.0 if self.live else 1.0)
 
 
-class HostedSurface:
+class HostedSurface(ThreadHosted):
     """A job's surface in a thread of this process: ``start``, ``snapshot``, ``stop``, ``join``, ``running``,
     ``ended``, ``labels`` (the API every host offers)."""
+
+    THREAD_NAME = "gru-runner-surface"
 
     def __init__(self, job: SurfaceJob, backend: str = "thread"):
         self.job = job
@@ -99,17 +102,8 @@ class HostedSurface:
         self._stop = threading.Event()
         self._snap = SurfaceSnapshot(status="starting", total=surface_work(self.settings, job.paths), backend=backend)
         self._t0 = time.perf_counter()
-        self._thread: threading.Thread | None = None
         for method, args in job.controls:
             getattr(self, method)(*args)
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._t0 = time.perf_counter()
-        thread = threading.Thread(target=self._run, daemon=True, name="gru-runner-surface")
-        thread.start()
-        self._thread = thread
 
     def snapshot(self) -> SurfaceSnapshot:
         with self._lock:
@@ -120,20 +114,6 @@ class HostedSurface:
 
     def stop(self) -> None:
         self._stop.set()
-
-    def join(self, timeout: float | None = None) -> bool:
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    @property
-    def ended(self) -> bool:
-        return self._thread is not None and not self._thread.is_alive()
 
     def models(self) -> dict[str, bytes]:
         raise RuntimeError("a loss surface has no models to save")

@@ -46,6 +46,7 @@ from typing import Any
 from gru_core.data import DataError
 from gru_core.fmt import num
 from gru_core.runner.queued import QueuedHandle
+from gru_core.runner.threaded import ThreadHosted
 from gru_core.store import RunStore, StoreError
 from gru_core.sweep import SweepCancelled, SweepProgress, SweepSpec, cells, run_sweep
 
@@ -161,9 +162,11 @@ def sweep_seconds_left(snap: SweepSnapshot, estimate: float | None) -> float:
     return math.nan
 
 
-class HostedSweep:
+class HostedSweep(ThreadHosted):
     """A job's sweep in a thread of this process: ``start``, ``snapshot``, ``stop``, ``join``, ``running``,
     ``ended``, ``labels``; ``scheduler``: a ``distributed.Client`` for the cells (the dask backend)."""
+
+    THREAD_NAME = "gru-runner-sweep"
 
     def __init__(self, job: SweepJob, backend: str = "thread", scheduler: Any = None):
         self.job = job
@@ -176,19 +179,10 @@ class HostedSweep:
         self._stop = threading.Event()
         self._snap = SweepSnapshot(status="starting", sweep_id=job.sweep_id, backend=backend)
         self._t0 = time.perf_counter()
-        self._thread: threading.Thread | None = None
         for method, args in job.controls:
             getattr(self, method)(*args)
 
     # ---- the API ------------------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._t0 = time.perf_counter()
-        thread = threading.Thread(target=self._run, daemon=True, name="gru-runner-sweep")
-        thread.start()
-        self._thread = thread  # set once alive: a started-but-not-yet-running thread must not read as ended
 
     def snapshot(self) -> SweepSnapshot:
         with self._lock:
@@ -204,21 +198,6 @@ class HostedSweep:
             if self._snap.status in ("starting", "running"):
                 self._snap.status = "stopping"
                 self._snap.version += 1
-
-    def join(self, timeout: float | None = None) -> bool:
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    @property
-    def ended(self) -> bool:
-        """Started and its thread has ended (finished, failed, stopped or error)."""
-        return self._thread is not None and not self._thread.is_alive()
 
     def models(self) -> dict[str, bytes]:
         raise RuntimeError("a sweep has no models to save: its runs are in the run store")
