@@ -99,3 +99,23 @@ def test_the_section_waits_for_a_pause_or_the_end():
     assert not [b for b in at.button if b.key == "surface.draw"]
     handle.live.stop()
     handle.live.join(10)
+
+
+def test_with_several_seeds_the_surface_is_the_shown_seeds():
+    at = make_app(seeds="3", epochs="4", hidden_size="4")
+    handle = train_and_wait(at)
+    for h in handle.live.handles:
+        assert h.join(30)
+    at.run()
+    at.selectbox(key="view.seed").set_value(2).run()
+    no_exception(at)
+    run = draw(at)
+    assert run.meta["seed"] == handle.cfg.seeds[2]
+    assert any("seed 2, 3 of 3" in str(s.value) for s in at.subheader if "loss surface" in str(s.value))
+    p = handle.prepared
+    windows = {"train": (p.X_train, p.y_train), "val": (p.X_val, p.y_val)}
+    res = run.handle.snapshot().result
+    shown, first = (race_surface(handle.cfg.model_config(), windows, handle.live.seed_trajectories(i),
+                                 SurfaceSettings()) for i in (2, 0))  # fmt: skip
+    np.testing.assert_array_equal(np.array(res["L"]), np.array(shown["L"]))
+    assert res["origin_loss"] == shown["origin_loss"] != first["origin_loss"]  # seed 2's own start, not seed 0's
