@@ -66,7 +66,7 @@ class SurfaceSettings:
     LOSSES = ("train", "val")
     PRECISIONS = ("fast", "exact")
     N_RANGE = (7, 61)
-    ZOOM_RANGE = (0.25, 8.0)
+    ZOOM_RANGE = (0.25, 4.0)  # the page's slider
 
     def validate(self) -> SurfaceSettings:
         """Self, or ValueError saying what is wrong."""

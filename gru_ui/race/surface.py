@@ -50,7 +50,7 @@ class SurfaceRun:
 
 def _session_values(s: SurfaceSettings) -> dict[str, Any]:
     return {KEYS["plane"]: s.plane, KEYS["loss"]: s.loss, KEYS["n"]: int(s.n),
-            KEYS["zoom"]: float(min(4.0, max(0.25, round(s.zoom * 4) / 4))), KEYS["seed"]: int(s.seed),
+            KEYS["zoom"]: round(s.zoom * 4) / 4, KEYS["seed"]: int(s.seed),  # the slider's steps of 0.25
             KEYS["pair"]: list(s.pair), KEYS["precision"]: s.precision == "exact"}  # fmt: skip
 
 
@@ -93,9 +93,9 @@ def _settings_widgets(handle: RaceHandle) -> None:
                    "plane, but the surface is an unbiased slice.")  # fmt: skip
     cells[1].radio("loss", list(LOSSES), key=KEYS["loss"], format_func=LOSSES.get,
                    help="Training: the windows the optimizers trained on; validation: the ones they never saw.")
-    cells[2].slider("grid points per side", 7, 61, key=KEYS["n"],
+    cells[2].slider("grid points per side", *SurfaceSettings.N_RANGE, key=KEYS["n"],
                     help="n × n forward passes over the data: 31 takes 2-4 s on one core at hidden size 32.")
-    cells[3].slider("window (× around the paths)", 0.25, 4.0, step=0.25, key=KEYS["zoom"],
+    cells[3].slider("window (× around the paths)", *SurfaceSettings.ZOOM_RANGE, step=0.25, key=KEYS["zoom"],
                     help="1: the paths and a quarter of their span on each side; 2: twice as wide.")
     more = [st.container()] * 3 if presenting() else st.columns(3)
     if ss.get(KEYS["plane"]) == "random":
