@@ -5,16 +5,17 @@ server's runner (:func:`gru_core.runner.get_runner`, started on the first visit 
 the first Train); this browser session keeps the job's handle in ``st.session_state["race"]``.  A race
 beyond the free workers waits in line: the page shows its place and the estimated wait (looked at every
 ``QUEUED_INTERVAL`` seconds), a Cancel button, and starts drawing by itself when it begins.  While it runs,
-the loss chart asks the server for a newer figure five times a second at its own address
-(:mod:`gru_ui.race.live_route`, outside Streamlit's reruns), and three fragments redraw in place on timers: the
-heading (``ROUTED_INTERVAL``), the status columns and the gate heatmaps (``ROUTED_GATES_INTERVAL``).  Where the
-server has no such address (AppTest), the curves fragment redraws the chart every ``LIVE_INTERVAL`` seconds
-instead, the status columns every ``STATUS_INTERVAL``, the gates every ``GATES_INTERVAL``.  While it is paused only
-the curves fragment polls,
-slowly (``PAUSED_INTERVAL``).  Whenever the race's status differs from the one the buttons were drawn for
-(started after waiting, paused after a Step, resumed, ended, failed) the curves fragment asks for a full
-rerun, which draws the buttons, forecasts and results again and sets the timers for the new status (none
-once the race has ended, so polling stops).  A race whose worker died shows the runner's message; Train
+the parts that change fetch their own updates from the server, outside Streamlit's reruns
+(:mod:`gru_ui.race.live_route`): the loss chart and its heading five times a second, the status columns every
+second, the gate heatmaps every two; Streamlit runs the page again only when something the full run draws changes
+(the chart notices the race's stamp change and asks; the curves fragment also looks every ``ROUTED_INTERVAL``).
+Where the server has no such address (AppTest), fragments redraw on timers instead: the curves every
+``LIVE_INTERVAL`` seconds, the status columns every ``STATUS_INTERVAL``, the gates every ``GATES_INTERVAL``.
+While it is paused only the curves fragment polls, slowly (``PAUSED_INTERVAL``).  Whenever the race's status
+differs from the one the buttons were drawn for (started after waiting, paused after a Step, resumed, ended, failed)
+the curves fragment asks for a full rerun, which draws the buttons, forecasts and results again and sets the timers
+for the new status (none once the race has ended, so polling stops).  Train starts the race before the buttons are
+drawn, so one run of the page draws the running race.  A race whose worker died shows the runner's message; Train
 works again.
 
 Classroom control: Pause / Resume / Step / Stop, speed and "start paused" (gru_ui.race.steer), a live learning-rate
@@ -51,8 +52,9 @@ def curves_panel() -> None:
     if h is None:
         return
     snap = h.live.snapshot()
-    if not st.session_state.get(IN_FULL_RUN) and snap.status != h.drawn_status:
-        st.rerun()  # paused, resumed or ended since the buttons were drawn: a full run redraws them
+    if not st.session_state.get(IN_FULL_RUN) and (snap.status != h.drawn_status or P.lr_controls_stale(h, snap)):
+        st.rerun()  # paused, resumed or ended since the buttons were drawn, a replayed change or a divergence since
+        # the learning-rate controls were: a full run redraws them
     P.live_curves(h, snap)
 
 
@@ -60,10 +62,7 @@ def status_panel() -> None:
     h: R.RaceHandle | None = st.session_state.get("race")
     if h is None:
         return
-    snap = h.live.snapshot()
-    if not st.session_state.get(IN_FULL_RUN) and P.lr_controls_stale(h, snap):
-        st.rerun()  # a replayed change or a divergence since the learning-rate controls were drawn
-    P.live_status(h, snap)
+    P.live_status(h, h.live.snapshot())
 
 
 def gates_panel() -> None:
@@ -71,11 +70,12 @@ def gates_panel() -> None:
     if h is None:
         return
     snap = h.live.snapshot()
-    if st.session_state.get(IN_FULL_RUN) and snap.status == "running" and not h.gates_drawn:
-        st.caption("The gate heatmaps appear with the next refresh.")  # the curves first (browser: 1.2 → 0.9 s)
+    later = bool(st.session_state.get(IN_FULL_RUN)) and snap.status == "running" and not h.gates_drawn
+    if later and not live_route.enabled:
+        st.caption(P.GATES_LATER)  # the curves first (browser: 1.2 → 0.9 s)
         return
     h.gates_drawn = True
-    P.live_gates(h, snap)
+    P.live_gates(h, snap, later=later)  # with the live route they draw themselves a moment later
 
 
 # ---- the page --------------------------------------------------------------------------------------------
@@ -97,6 +97,34 @@ def check(cfg, choice: DataChoice, key: str) -> tuple:
     return prepared, problems
 
 
+def train_pressed() -> bool:
+    """Train was pressed for this run (its button, its key, or "↻ Repeat over 5 seeds")."""
+    return bool(st.session_state.get("btn.train")) or bool(st.session_state.get("train_now"))
+
+
+def start_if_pressed(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle | None, initial):
+    """Train (its button, its key, or "↻ Repeat over 5 seeds"): the race starts before the buttons are drawn, so this
+    same run draws them and the race for a running race (one run of the page, not two: in the browser each whole
+    run costs about half a core-second, taken from the race's first second).  Returns this session's race."""
+    pressed = train_pressed()
+    st.session_state.pop("train_now", None)
+    if not pressed or problems or prepared is None or (handle is not None and handle.live.running):
+        return handle
+    speed, ctl, halt = job_controls(cfg)
+    try:
+        handle = R.start_race(prepared, cfg, key, choice.series, F.assign_colors(names), initial=initial, speed=speed,
+                              controls=ctl, halt=halt, store=store_path())  # fmt: skip
+    except (RuntimeError, ValueError) as exc:
+        st.session_state["train_error"] = str(exc)
+        return handle
+    st.session_state["race"] = handle
+    st.session_state.pop("train_error", None)
+    st.session_state["qp_notices"] = []
+    st.session_state["iv_from_link"] = 0
+    R.wait_for(handle, R.has_a_curve, timeout=R.FIRST_CURVE_WAIT)  # the page below then draws the first curves
+    return handle
+
+
 def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle | None, initial) -> str | None:
     """Train, Pause, Resume, Step (one epoch / k mini-batches) and Stop; returns the status drawn."""
     snap = handle.live.snapshot() if handle is not None else None
@@ -106,8 +134,7 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
     waiting = status in L.WAITING_STATUSES
     clicked, k = control_buttons(problems=bool(problems) or prepared is None, running=running, paused=paused,
                                  waiting=waiting)  # fmt: skip
-    train_clicked, pause_clicked, resume_clicked = clicked["train"], clicked["pause"], clicked["resume"]
-    train_clicked = train_clicked or bool(st.session_state.pop("train_now", False))  # "↻ Repeat over 5 seeds"
+    pause_clicked, resume_clicked = clicked["pause"], clicked["resume"]
     epoch_clicked, batches_clicked, stop_clicked = clicked["step_epoch"], clicked["step_batches"], clicked["stop"]
     if handle is not None and running:
         version = snap.version if snap is not None else 0
@@ -134,21 +161,6 @@ def controls(cfg, choice, key, names, prepared, problems, handle: R.RaceHandle |
             R.wait_for(handle, R.paused_after(version))
             st.rerun()
     steering()
-    if train_clicked and not problems and prepared is not None and not running:
-        speed, ctl, halt = job_controls(cfg)
-        try:
-            st.session_state["race"] = R.start_race(
-                prepared, cfg, key, choice.series, F.assign_colors(names), initial=initial, speed=speed,
-                controls=ctl, halt=halt, store=store_path(),
-            )
-        except (RuntimeError, ValueError) as exc:
-            st.session_state["train_error"] = str(exc)
-        else:
-            st.session_state.pop("train_error", None)
-            st.session_state["qp_notices"] = []
-            st.session_state["iv_from_link"] = 0
-            R.wait_for(st.session_state["race"], R.has_a_curve, timeout=R.FIRST_CURVE_WAIT)
-            st.rerun()  # draw the buttons again: Train disabled while this race runs, Stop enabled
     if running and waiting:
         st.caption(
             "Your race waits in line for a free worker of this server (first come, first served) and starts by "
@@ -257,7 +269,8 @@ def page() -> None:
         "learn."
     )
     show_query_notices()
-    P.presets_section(expanded=handle is None and not presenting())  # a projector: Train on the first screen
+    P.presets_section(expanded=handle is None and not presenting() and not train_pressed())  # a projector: Train on
+    # the first screen; a race: its chart
     key = S.config_key(cfg, choice.digest)
     initial, _ = M.loaded_model(st.session_state, cfg)
     if initial is not None:
@@ -269,6 +282,7 @@ def page() -> None:
     notice = st.session_state.pop("race_notice", None)
     if notice:
         st.info(notice, icon="ℹ️")
+    handle = start_if_pressed(cfg, choice, key, names, prepared, problems, handle, initial)
     running = handle is not None and handle.live.running
     P.replay_note(cfg, running, prepared)
     status = controls(cfg, choice, key, names, prepared, problems, handle, initial)

@@ -9,8 +9,9 @@ Modules, imports only downward (Streamlit only in the last three)::
     results.py    the results table, verdict, forecast data, CSV/JSON exports
     models.py     model files: download a trained contestant, upload one to continue training
     live.py       the live figures, rebuilt only when what they show changed (shared with the benchmark)
-    live_plot.py  a Plotly chart redrawn in place (a tiny st.components.v2 component), polling its address
-    live_route.py the live chart's own address on the server (a Starlette route: the newest figure by token)
+    live_text.py  the live race in words: its heading line, each optimizer's status as HTML, its stamp
+    live_plot.py  live elements redrawn in place (a tiny st.components.v2 component), polling their addresses
+    live_route.py the live elements' own addresses on the server (Starlette routes: the newest version by token)
     surface.py    the loss-surface section: its settings (in the URL), the runner's SurfaceJob, progress, charts
     sidebar.py    the settings widgets and the session's first run from the URL
     panels.py     the main sections: scenarios, preview, live views, forecasts and results, model files

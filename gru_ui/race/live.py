@@ -21,10 +21,10 @@ from .changes import changes
 from .session import RaceHandle
 
 __all__ = ["GATES_INTERVAL", "LIVE_INTERVAL", "LIVE_STATUSES", "PAUSED_INTERVAL", "POLL_INTERVAL", "QUEUED_INTERVAL",
-           "REBUILD_FACTOR", "STATUS_INTERVAL", "WAITING_STATUSES", "cached_figure", "figure_json",
-           "figure_json_version", "gate_figure", "gate_key", "gates_interval", "interval", "loss_figure", "loss_key",
-           "loss_spec",
-           "seeds_diverged", "status_interval"]  # fmt: skip
+           "REBUILD_FACTOR", "ROUTED_INTERVAL", "STATUS_INTERVAL", "STATUS_POLL", "GATES_POLL", "WAITING_STATUSES",
+           "cached_figure", "figure_json", "figure_json_version", "gate_figure", "gate_key", "gate_spec",
+           "gates_interval", "interval", "loss_figure", "loss_key", "loss_spec", "seeds_diverged", "status_interval",
+           "text_version"]  # fmt: skip
 
 REBUILD_FACTOR = 5.0  # a live figure is rebuilt at most once per 5× its building time
 # seconds between redraws of the loss curves and status columns while a race runs (GRU_LAB_LIVE_INTERVAL: a
@@ -40,16 +40,19 @@ WAITING_STATUSES = ("queued", "idle")  # submitted, not training yet: keep looki
 
 
 POLL_INTERVAL = 0.17  # seconds between the live chart's own requests for a newer figure (gru_ui.race.live_route)
-# With the chart served at its own address the fragments redraw only the heading, the status columns and the gates,
-# less often: each fragment run makes the browser re-render Streamlit's page (bench/bench_browser.py: page-open ÷
-# headless steps/s 0.75 with the fragments at 0.18 / 0.6 / 1.5 s, 0.89-0.90 with the chart polling and these)
-ROUTED_INTERVAL = 1.0  # heading and status columns (and noticing a new status: paused, ended)
-ROUTED_GATES_INTERVAL = 2.0  # gate heatmaps (they change once per epoch)
+STATUS_POLL = 1.0  # … the status columns' (they change once per epoch and carry the elapsed time)
+GATES_POLL = 2.0  # … the gate heatmaps' (they change once per epoch)
+# With the live route every part that changes while a race trains fetches its own updates (the chart and its heading,
+# the status columns, the gate heatmaps) and Streamlit's reruns stop: each fragment run made the browser re-render
+# Streamlit's whole page (bench/bench_browser.py: page-open ÷ headless steps/s 0.75 with the fragments at 0.18 / 0.6
+# / 1.5 s, 0.86-0.87 with the chart polling and fragments at 1 / 2 s).  The chart asks for a rerun when the race's
+# status changes (gru_ui.race.live_text.stamp); the curves fragment also looks every ROUTED_INTERVAL, as a fallback.
+ROUTED_INTERVAL = float(os.environ.get("GRU_LAB_ROUTED_INTERVAL", 5.0))  # (tests: longer, the stamp alone)
 
 
 def interval(status: str | None, routed: bool = False) -> float | None:
     """Seconds between redraws of the curves fragment for a race in ``status`` (None: it no longer changes);
-    ``routed``: the chart fetches its own updates (gru_ui.race.live_route), the fragment redraws the rest."""
+    ``routed``: the live elements fetch their own updates (gru_ui.race.live_route), the fragment only looks."""
     if status == "paused":
         return PAUSED_INTERVAL
     if status in LIVE_STATUSES:
@@ -60,16 +63,16 @@ def interval(status: str | None, routed: bool = False) -> float | None:
 
 
 def status_interval(status: str | None, routed: bool = False) -> float | None:
-    """Seconds between redraws of the status columns (None: the race no longer changes)."""
+    """Seconds between redraws of the status columns (None: the race no longer changes, or, ``routed``, the
+    columns fetch their own updates)."""
     every = interval(status, routed)
-    return None if every is None else max(every, STATUS_INTERVAL)
+    return None if every is None or routed else max(every, STATUS_INTERVAL)
 
 
 def gates_interval(status: str | None, routed: bool = False) -> float | None:
-    """Seconds between redraws of the gate heatmaps: only while the race trains."""
-    if status != "running":
-        return None
-    return max(GATES_INTERVAL, ROUTED_GATES_INTERVAL) if routed else GATES_INTERVAL
+    """Seconds between redraws of the gate heatmaps: only while the race trains (and not ``routed``: then the
+    heatmaps fetch their own updates)."""
+    return GATES_INTERVAL if status == "running" and not routed else None
 
 
 def cached_figure(
@@ -92,6 +95,9 @@ def cached_figure(
             return fig
         if update is not None and old_style == style and update(fig) is not None:
             handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now, style)
+            serialised = handle.fig_cache.get(f"{slot}.json")
+            if serialised is not None:  # the same object, new content: its JSON is made again (the next version)
+                handle.fig_cache[f"{slot}.json"] = (None, None, serialised[2])
             return fig
     fig = build()
     handle.fig_cache[slot] = (key, fig, now, time.perf_counter() - now, style)
@@ -122,6 +128,11 @@ def loss_spec(handle: RaceHandle, snap: Snapshot) -> tuple[Any, int, str]:
     page's fragment and by the chart's own address (``gru_ui.race.live_route``), from different threads."""
     log_y, smooth, present, every = handle.view
     every = every and bool(snap.per_seed)
+    with handle.fig_lock:  # the page's fragment and the live route build it from different threads
+        return _loss_spec(handle, snap, log_y, smooth, present, every)
+
+
+def _loss_spec(handle: RaceHandle, snap: Snapshot, log_y: bool, smooth: float, present: bool, every: bool):
     fig = cached_figure(
         handle, "loss", loss_key(handle, snap, log_y, smooth, present, every),
         # throttled only while training: a paused race shows its last epoch at once (on a loaded machine the
@@ -223,3 +234,28 @@ def gate_figure(handle: RaceHandle, snap: Snapshot, name: str, layer: int, prese
 
     key = gate_key(snap, layer, present)
     return cached_figure(handle, f"gates.{name}", key, build, live=live, update=update, style=(layer, present))
+
+
+def gate_spec(handle: RaceHandle, snap: Snapshot, index: int) -> tuple[Any, int, str] | None:
+    """``(figure, version, JSON)`` of contestant ``index``'s gate heatmaps as the page last asked for them
+    (``handle.gates_view``: layer, presentation); None for no such contestant.  Used by the page and by the live
+    route, from different threads."""
+    if not 0 <= index < len(handle.labels):
+        return None
+    name = handle.labels[index]
+    layer, present = handle.gates_view
+    with handle.fig_lock:
+        fig = gate_figure(handle, snap, name, layer, present)
+        return (fig, *figure_json_version(handle, f"gates.{name}", fig))
+
+
+def text_version(handle: RaceHandle, slot: str, text: str) -> int:
+    """The version of ``slot``'s text (1, 2, …: counts the texts that differed from the one before), so the page's
+    live element asks for nothing new while it shows the newest."""
+    with handle.fig_lock:
+        old = handle.fig_cache.get(f"{slot}.text")
+        if old is not None and old[0] == text:
+            return old[1]
+        version = (old[1] if old is not None else 0) + 1
+        handle.fig_cache[f"{slot}.text"] = (text, version)
+        return version

@@ -10,7 +10,6 @@ Nothing here computes: numbers come from the engine through :mod:`gru_ui.race.se
 from __future__ import annotations
 
 import html
-import math
 import time
 from typing import Any
 
@@ -25,17 +24,18 @@ from gru_ui.shell import chart, explain, presenting
 
 from . import changes as C
 from . import live as L
+from . import live_route
+from . import live_text as T
 from . import models as M
 from . import results as R
 from . import settings as S
-from .live_plot import live_plotly_chart
+from .live_plot import live_html, live_plotly_chart
 from .live_route import url_for
 from .session import (
     RaceHandle,
     batches_per_epoch,
     configured_lr,
     heartbeat,
-    progress,
     queue_text,
     shown_seed_text,
     steps_per_second,
@@ -43,9 +43,9 @@ from .session import (
 from .sidebar import DataChoice
 from .upload import series_label, series_units
 
-__all__ = ["VIEW_KEYS", "forecast_section", "live_curves", "live_gates", "live_status", "loss_view_controls",
-           "lr_controls", "lr_controls_stale", "lr_key", "models_section", "preset_note", "presets_section",
-           "preview_section", "replay_note", "results_section", "run_data_section"]  # fmt: skip
+__all__ = ["GATES_LATER", "VIEW_KEYS", "forecast_section", "live_curves", "live_gates", "live_status",
+           "loss_view_controls", "lr_controls", "lr_controls_stale", "lr_key", "models_section", "preset_note",
+           "presets_section", "preview_section", "replay_note", "results_section", "run_data_section"]  # fmt: skip
 
 VIEW_KEYS = {"log": "view.log", "smooth": "view.smooth", "layer": "view.layer", "hstep": "view.hstep",
              "every_seed": "view.every_seed", "seed": "view.seed"}  # fmt: skip
@@ -157,10 +157,6 @@ def run_data_section(handle: RaceHandle, snap: Snapshot) -> None:
 # live views
 # ----------------------------------------------------------------------------------------------------------
 
-STATUS_TEXT = {"running": "training", "paused": "paused", "finished": "finished", "early_stopped": "early stop",
-               "stopped": "stopped", "diverged": "DIVERGED"}  # fmt: skip
-
-
 def lr_key(handle: RaceHandle, index: int) -> str:
     """Session key of the live learning-rate control of contestant ``index`` of this race."""
     return f"live.lr.{handle.rid}.{index}"
@@ -217,81 +213,27 @@ STATUS_HELP = (
 )
 
 
-def _status_rows(run: dict, snap: Snapshot, lr_now: str) -> list[tuple[str, str]]:
-    ratio = run.get("update_ratio")
-    finite = ratio is not None and math.isfinite(ratio)
-    share = f" ({num(100 * ratio, '.2g')} % of ‖θ‖)" if finite else ""
-    return [
-        ("epoch", f"{run.get('epoch', 0)} / {snap.total_epochs}"),
-        ("train loss", num(run.get("train_loss"))),
-        ("validation loss", num(run.get("val_loss"))),
-        ("best validation", f"{num(run.get('best_val'))} (epoch {run.get('best_epoch') or '—'})"),
-        ("gradient norm", num(run.get("grad_norm"), 3)),
-        ("update size ‖Δθ‖", num(run.get("update_norm"), 3) + share),
-        ("learning rate", lr_now),
-    ]
-
-
-def _status_column(handle: RaceHandle, snap: Snapshot, name: str, color: str) -> str:
-    """One optimizer's status as one markdown block: name, state, figures and a progress bar (one element, not
-    five: the browser redraws it every refresh)."""
-    run = snap.runs.get(name) or {}
-    status = run.get("status") or ("training" if snap.status in L.LIVE_STATUSES else "waiting")
-    if status == "running" and snap.status == "paused":
-        status = "paused"
-    if status == "diverged":
-        state = f":red[**✖ DIVERGED** at step {run.get('diverged_step')} (epoch {run.get('diverged_epoch')})]"
-    elif status == "early_stopped":
-        state = f"**⏹ early stop** after epoch {run.get('epoch')} (best: {run.get('best_epoch')})"
-    else:
-        state = f"**{STATUS_TEXT.get(status, status)}**"
-    lr_now = num(run.get("lr"), 3)
-    if name in {iv["optimizer"] for iv in C.pending_changes(handle, snap)}:
-        lr_now += f" → {num(C.base_lrs(handle, snap).get(name), 3)} from the next step"
-    rows = "\n".join(f"- {a}: **{b}**" for a, b in _status_rows(run, snap, lr_now))
-    done = max(0.0, min(1.0, float(progress(handle, snap, name))))
-    return (
-        f"<div style='border-left:8px solid {color};padding-left:10px'><span style='font-size:1.35em;"
-        f"font-weight:700;color:{color}'>{html.escape(name)}</span></div>\n\n{state}\n\n{rows}\n\n"
-        f"<div role='progressbar' aria-valuenow='{round(100 * done)}' aria-valuemin='0' aria-valuemax='100' "
-        f"style='height:6px;border-radius:3px;background:rgba(128,128,128,.25)'><div style='height:6px;"
-        f"border-radius:3px;width:{100 * done:.1f}%;background:{color}'></div></div>"
-    )
-
-
 def status_columns(handle: RaceHandle, snap: Snapshot) -> None:
     """Side by side, one column per optimizer: state, epoch, losses, gradient norm, update size, learning rate,
     progress.  The learning-rate controls under them are drawn by the full page run (:func:`lr_controls`)."""
     names = handle.labels
-    per_row = min(len(names), 3)
+    per_row = T.per_row(handle)
     for start in range(0, len(names), per_row):
         for j, (col, name) in enumerate(zip(st.columns(per_row), names[start : start + per_row])):
-            color = handle.colors.get(name) or F.color_for(name, start + j)
-            col.markdown(_status_column(handle, snap, name, color), unsafe_allow_html=True, help=STATUS_HELP)
-
-
-def _lr_state(handle: RaceHandle, snap: Snapshot) -> dict[str, tuple[float, bool]]:
-    """What the learning-rate controls show: each contestant's learning rate and whether it can change now."""
-    if snap.status not in L.LIVE_STATUSES:
-        return {}
-    base = C.base_lrs(handle, snap)
-    return {
-        name: (base[name], (snap.runs.get(name) or {}).get("status") in (None, "running"))
-        for name in handle.labels
-        if name in handle.contestants
-    }
+            col.markdown(T.status_column(handle, snap, name, T.color(handle, start + j)), unsafe_allow_html=True,
+                         help=STATUS_HELP)  # fmt: skip
 
 
 def lr_controls_stale(handle: RaceHandle, snap: Snapshot) -> bool:
     """True when the learning-rate controls drawn by the last full run no longer match the race (a replayed
     change, a diverged contestant, the race paused or ended): the page must run again to redraw them."""
-    return _lr_state(handle, snap) != handle.lr_drawn
+    return T.lr_state(handle, snap) != handle.lr_drawn
 
 
 def lr_controls(handle: RaceHandle, snap: Snapshot) -> None:
     """The learning-rate controls under the status columns, while the race goes on.  Drawn by the full page
     run only: a widget redrawn with the live figures at every refresh costs the browser more than the chart."""
-    state = _lr_state(handle, snap)
+    state = T.lr_state(handle, snap)
     handle.lr_drawn = state
     names = [n for n in handle.labels if n in state]
     per_row = min(len(handle.labels), 3)
@@ -351,8 +293,9 @@ def loss_chart(handle: RaceHandle, snap: Snapshot) -> None:
                    bool(st.session_state.get(VIEW_KEYS["every_seed"], False)))  # fmt: skip
     fig, version, spec = L.loss_spec(handle, snap)
     poll = url_for(handle.token) if snap.status == "running" else None  # the chart fetches its own updates
+    head, stamp = (T.heading(handle, snap), T.stamp(handle, snap)) if live_route.enabled else (None, None)
     live_plotly_chart(fig, key="live-loss", config=F.chart_config("loss-curves"), spec=spec, version=version,
-                      poll=poll, every=L.POLL_INTERVAL)  # fmt: skip
+                      poll=poll, every=L.POLL_INTERVAL, head=head, stamp=stamp)  # fmt: skip
 
 
 def live_status(handle: RaceHandle, snap: Snapshot) -> None:
@@ -360,14 +303,18 @@ def live_status(handle: RaceHandle, snap: Snapshot) -> None:
     (with their learning-rate controls)."""
     if snap.status in L.WAITING_STATUSES and snap.status != "idle":
         return
+    if live_route.enabled:  # one live element that fetches its own updates while the race trains
+        text = T.status_block(handle, snap)
+        poll = url_for(handle.token, "status") if snap.status == "running" else None
+        live_html(text, key="live-status", version=L.text_version(handle, "status", text), poll=poll,
+                  every=L.STATUS_POLL)  # fmt: skip
+        st.caption("What these figures mean", help=STATUS_HELP)
+        return
     if snap.per_seed:
         st.markdown(f"**Each optimizer now{shown_seed_text(handle)}**")
-    shown = C.changes(handle, snap)
-    if shown:
-        lines = C.describe_interventions(shown, handle.n_batches)
-        pend = [" (from the next step)" if iv.get("pending") else "" for iv in shown]
-        st.markdown("**⚙ Learning-rate changes in this run:** "
-                    + " · ".join(html.escape(t) + p for t, p in zip(lines, pend)))  # fmt: skip
+    line = T.changes_line(handle, snap)
+    if line:
+        st.markdown(line, unsafe_allow_html=True)
     status_columns(handle, snap)
 
 
@@ -385,28 +332,6 @@ def waiting_view(handle: RaceHandle, snap: Snapshot) -> None:
               help="Leave the line: nothing has been trained yet. (■ Stop does the same while waiting.)")  # fmt: skip
 
 
-def seeds_heading(handle: RaceHandle, snap: Snapshot, total: int) -> None:
-    """The status line of a race over several seeds: where the slowest and fastest seeds are, and how many are
-    still waiting for a worker."""
-    snaps = snap.per_seed or []
-    state = {"running": "Training", "paused": "‖ Paused", "finished": "Finished", "stopped": "Stopped",
-             "error": "Error", "cancelled": "Cancelled", "queued": "Waiting"}.get(snap.status, snap.status)  # fmt: skip
-    epochs = [s.epoch for s in snaps]
-    where = f"epoch {min(epochs)}" + (f"–{max(epochs)}" if max(epochs) != min(epochs) else "") + f" / {total}"
-    waiting = sum(1 for s in snaps if s.status == "queued")
-    wait = f" · {waiting} waiting for a worker" if waiting else ""
-    steps = sum(s.step for s in snaps)
-    rate = steps / snap.elapsed if snap.elapsed > 0 else 0.0
-    speed = f" · {num(rate, ',.0f')} training steps/s (all seeds)" if rate and snap.status == "running" else ""
-    if snap.status == "paused":  # "‖ Paused at epoch 5–6 / 60 · 3 seeds", as a one-seed race says it
-        st.markdown(f"#### {state} at {where} · {len(snaps)} seeds{wait}")
-    else:
-        st.markdown(f"#### {state}: {where} · {len(snaps)} seeds · {num(snap.elapsed, '.1f')} s{speed}{wait}")
-    if snap.status == "error":
-        st.error(f"Training failed: {snap.error or 'the race ended with an error'}. Press ▶ Train to start "
-                 "again.")  # fmt: skip
-
-
 def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
     """The fast-moving part of a live race: status line and loss curves (or, while it waits in line for a worker,
     its place and wait).  Nothing else: each element here is redrawn by the browser five times a second."""
@@ -415,25 +340,8 @@ def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
     if snap.status in L.WAITING_STATUSES and snap.status != "idle":
         waiting_view(handle, snap)
         return
-    total = max(1, snap.total_epochs)
-    if snap.per_seed:
-        seeds_heading(handle, snap, total)
-        loss_chart(handle, snap)
-        return
-    done = steps_per_second(snap)
-    speed = f" · {num(done, ',.0f')} training steps/s" if done and snap.status != "paused" else ""
-    state_txt = {"running": "Training", "paused": "‖ Paused", "finished": "Finished", "stopped": "Stopped",
-                 "error": "Error", "idle": "Starting", "cancelled": "Cancelled"}  # fmt: skip
-    state_txt = state_txt.get(snap.status, snap.status)
-    where = f"epoch {snap.epoch} / {total}"
-    if snap.status == "paused":
-        within = snap.step - snap.epoch * handle.n_batches
-        where += f" · step {snap.step:,}" + (
-            f" ({within} of {handle.n_batches} mini-batches into epoch {snap.epoch + 1})" if within > 0 else ""
-        )
-        st.markdown(f"#### {state_txt} at {where}")
-    else:
-        st.markdown(f"#### {state_txt}: {where} · {num(snap.elapsed, '.1f')} s{speed}")
+    if not live_route.enabled:  # else the chart draws it above itself and keeps it current
+        st.markdown(f"#### {T.heading(handle, snap)}")
     if snap.status == "error":
         st.error(f"Training failed: {snap.error or 'the race ended with an error'}. Press ▶ Train to start "
                  "again.")  # fmt: skip
@@ -445,14 +353,21 @@ def live_curves(handle: RaceHandle, snap: Snapshot) -> None:
         gates = ""
         if handle.gates_ms:
             gates = f", gates {num(handle.gates_ms, '.0f')} ms every {num(L.GATES_INTERVAL, 'g')} s"
+        done = steps_per_second(snap)
+        speed = f" · {num(done, ',.0f')} training steps/s" if done else ""
         where = f" · trained by a {handle.live.backend} worker"
         st.caption(f"redraw: curves {num(handle.redraw_ms, '.0f')} ms every {num(every, 'g')} s{gates}{speed}{where}",
                    help="Wall time to build and send the charts at each refresh (the race trains in a worker "
                    "of the server's runner meanwhile).")  # fmt: skip
 
 
-def live_gates(handle: RaceHandle, snap: Snapshot) -> None:
-    """The gate heatmaps of every optimizer (they change once per epoch: refreshed less often)."""
+GATES_LATER = "The gate heatmaps appear with the next refresh."
+
+
+def live_gates(handle: RaceHandle, snap: Snapshot, later: bool = False) -> None:
+    """The gate heatmaps of every optimizer (they change once per epoch: refreshed less often).  Where the server
+    has the live route they fetch their own updates while the race trains; ``later``: they draw themselves only
+    then (the first run after Train: the curves first)."""
     t0 = time.perf_counter()
     n_layers = handle.cfg.model.num_layers
     layer = -1
@@ -462,12 +377,15 @@ def live_gates(handle: RaceHandle, snap: Snapshot) -> None:
     names = handle.labels
     present = presenting()
     per_row = 1 if present else min(len(names), 3)  # a projector: one under the other, titles and axes whole
+    handle.gates_view = (layer, present)
     for start in range(0, len(names), per_row):
         for j, (col, name) in enumerate(zip(st.columns(per_row), names[start : start + per_row])):
-            fig = L.gate_figure(handle, snap, name, layer, present)
+            fig, version, spec = L.gate_spec(handle, snap, start + j)
+            poll = url_for(handle.token, f"gates/{start + j}") if snap.status == "running" else None
             with col:
                 live_plotly_chart(fig, key=f"live-gates-{start + j}", config=F.chart_config(f"gates-{name}"),
-                                  spec=L.figure_json(handle, f"gates.{name}", fig))  # fmt: skip
+                                  spec=spec, version=version, poll=poll, every=L.GATES_POLL,
+                                  placeholder=GATES_LATER if later and poll else None)  # fmt: skip
     explain(
         "Each optimizer's GRU reading the same validation window (top line, oldest value left). Rows: "
         "update gate z (1 = keep the old state), reset gate r (0 = forget it), candidate n and hidden "

@@ -342,6 +342,8 @@ class RaceHandle:
     # page last asked the chart to be drawn (log scale, smoothing, presentation, every seed)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     view: tuple = (True, 0.0, False, False)
+    gates_view: tuple = (-1, False)  # … and the gate heatmaps (layer, presentation)
+    fig_lock: Any = field(default_factory=threading.RLock, repr=False, compare=False)  # fig_cache: page and route
 
     @cached_property
     def contestants(self) -> dict[str, Any]:
