@@ -121,7 +121,8 @@ def start_if_pressed(cfg, choice, key, names, prepared, problems, handle: R.Race
     st.session_state.pop("train_error", None)
     st.session_state["qp_notices"] = []
     st.session_state["iv_from_link"] = 0
-    R.wait_for(handle, R.has_a_curve, timeout=R.FIRST_CURVE_WAIT)  # the page below then draws the first curves
+    # the page below then draws the first curves; where the chart fetches its own, only the buttons must be right
+    R.wait_for(handle, R.has_started if live_route.enabled else R.has_a_curve, timeout=R.FIRST_CURVE_WAIT)
     return handle
 
 

@@ -158,7 +158,8 @@ export default function (component) {
   };
   box.__gruWake = poll;
   const stop = () => { cancelled = true; if (box.__gruPoll) clearTimeout(box.__gruPoll); };
-  const later = () => { if (data.poll) box.__gruPoll = setTimeout(poll, 1000 * data.every); };
+  // the first request at once when what is drawn is about to change (a race's first epoch), else after data.every
+  const later = () => { if (data.poll) box.__gruPoll = setTimeout(poll, data.soon ? 30 : 1000 * data.every); };
   // the same content again, or an older one than the element fetched itself: nothing to redraw
   const stale = data.version && box.__gruVersion && data.version <= box.__gruVersion;
   if (kind === "html") {
@@ -221,7 +222,7 @@ def _noop() -> None:
 def live_plotly_chart(
     fig: go.Figure, key: str, config: dict[str, Any] | None = None, spec: str | None = None, version: int = 0,
     poll: str | None = None, every: float = 0.2, head: str | None = None, stamp: str | None = None,
-    placeholder: str | None = None,
+    placeholder: str | None = None, soon: bool = False,
 ) -> None:
     """Show ``fig`` under a stable ``key``; later calls with the same key redraw the chart in place.
 
@@ -231,7 +232,8 @@ def live_plotly_chart(
     figure's (a figure the chart already fetched is not drawn again).  ``head``: a heading line above the chart,
     kept current by the same requests.  ``stamp``: what the page was drawn for (``live_text.stamp``): when the
     address answers with another, the chart asks the fragment it lives in to run again.  ``placeholder``: with
-    ``poll``, draw only this text now and the figure when the first request brings it (``fig`` gives the height)."""
+    ``poll``, draw only this text now and the figure when the first request brings it (``fig`` gives the height).
+    ``soon``: ask at once the first time (a race's first epoch is due any moment)."""
     if MODE == "plotly_chart":
         if head is not None:
             st.markdown(f"#### {head}")
@@ -241,7 +243,7 @@ def live_plotly_chart(
             st.caption(placeholder)
         return
     height = int(fig.layout.height or 450)
-    data = {"config": config or {}, "version": int(version), "poll": poll, "every": float(every)}
+    data = {"config": config or {}, "version": int(version), "poll": poll, "every": float(every), "soon": soon}
     if placeholder is not None and poll:
         data.update(spec=None, placeholder=placeholder, height=height, version=0)
     else:

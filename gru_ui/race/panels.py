@@ -295,7 +295,7 @@ def loss_chart(handle: RaceHandle, snap: Snapshot) -> None:
     poll = url_for(handle.token) if snap.status == "running" else None  # the chart fetches its own updates
     head, stamp = (T.heading(handle, snap), T.stamp(handle, snap)) if live_route.enabled else (None, None)
     live_plotly_chart(fig, key="live-loss", config=F.chart_config("loss-curves"), spec=spec, version=version,
-                      poll=poll, every=L.POLL_INTERVAL, head=head, stamp=stamp)  # fmt: skip
+                      poll=poll, every=L.POLL_INTERVAL, head=head, stamp=stamp, soon=snap.epoch < 1)  # fmt: skip
 
 
 def live_status(handle: RaceHandle, snap: Snapshot) -> None:

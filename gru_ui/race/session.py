@@ -50,6 +50,7 @@ __all__ = [
     "handle_by_token",
     "FIRST_CURVE_WAIT",
     "has_a_curve",
+    "has_started",
     "heartbeat",
     "initial_state",
     "is_training",
@@ -500,6 +501,12 @@ def wait_for(handle: RaceHandle, done, timeout: float = 3.0) -> None:
 
 
 FIRST_CURVE_WAIT = 0.8  # seconds the Train click waits for the first epoch, so its redraw already shows curves
+
+
+def has_started(snap: Snapshot) -> bool:
+    """The race's worker has taken it (or it waits in line, or has ended): the buttons drawn now are right.  Where the
+    live chart fetches its own updates, Train waits only for this: the first curve comes by itself."""
+    return snap.status != "idle"
 
 
 def has_a_curve(snap: Snapshot) -> bool:
