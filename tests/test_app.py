@@ -1515,3 +1515,27 @@ def test_a_model_file_of_a_race_over_seeds_is_the_picked_seeds_and_says_so():
     # each seed's file holds exactly that seed's trained weights (the worker's own file)
     own = load_model(handle.live.seed_models(1)["Adam"])
     assert bits(own.model.params.flat) == bits(files[4])
+
+
+def test_an_ended_race_is_freed_when_the_next_one_starts():
+    """The page keeps no earlier race: Streamlit keeps a keyed widget's callback arguments for as long as its key is
+    in the session, and the learning-rate controls once passed the race's handle there, so every race of a session
+    stayed in the server's memory (bench_browser.py --soak: +80 % in 10 minutes)."""
+    import gc
+    import weakref
+
+    at = make_app(epochs="3", hidden_size="4")
+    at.session_state["ctl.speed"] = 30  # still training when the page is drawn: its live controls are drawn
+    at.button(key="btn.train").click().run()
+    no_exception(at)
+    first = at.session_state["race"]
+    assert any(str(k).startswith(f"live.lr.{first.rid}.") for k in at.session_state), "no live controls drawn"
+    first.live.set_speed(None)  # then as fast as it can
+    assert first.live.join(60)
+    gone = weakref.ref(first)
+    del first
+    at.session_state["ctl.speed"] = 0
+    at.run()  # the ended race drawn (what the fragment's timer would do): Train enabled again
+    train_and_wait(at)  # the next race
+    gc.collect()
+    assert gone() is None, [type(r).__name__ for r in gc.get_referrers(gone())]

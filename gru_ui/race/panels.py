@@ -162,10 +162,19 @@ def lr_key(handle: RaceHandle, index: int) -> str:
     return f"live.lr.{handle.rid}.{index}"
 
 
-def _lr_changed(handle: RaceHandle, name: str, key: str) -> None:
+def _session_race(rid: int | None = None) -> RaceHandle | None:
+    """This session's race (``rid``: only if it is that race).  Widget callbacks look it up here rather than take it
+    as an argument: Streamlit keeps a keyed widget's callback arguments as long as its key is in the session, so a
+    handle passed there outlived its race (bench_browser.py --soak: every race's handle stayed in memory)."""
+    handle = st.session_state.get("race")
+    return handle if handle is not None and (rid is None or handle.rid == rid) else None
+
+
+def _lr_changed(rid: int, name: str, key: str) -> None:
     """Callback of a live learning-rate control: tell the engine (it applies it before the next step)."""
+    handle = _session_race(rid)
     value = st.session_state.get(key)
-    if handle.live.snapshot().status not in L.LIVE_STATUSES or value is None:
+    if handle is None or handle.live.snapshot().status not in L.LIVE_STATUSES or value is None:
         return
     try:
         C.set_lr(handle, name, float(value))
@@ -195,7 +204,7 @@ def lr_control(handle: RaceHandle, snap: Snapshot, name: str, index: int, base: 
     active = snap.status in L.LIVE_STATUSES and run.get("status") in (None, "running")
     st.select_slider(
         "learning rate (change it live)", options=options, key=key, format_func=lambda v: f"{v:g}",
-        on_change=_lr_changed, args=(handle, name, key), disabled=not active,
+        on_change=_lr_changed, args=(handle.rid, name, key), disabled=not active,
         help="Applies from the next mini-batch, is marked ⚙ on the loss chart and is recorded in the run "
         "(the link and the JSON export replay it). Pause first to change it at an exact point.",
     )  # fmt: skip
@@ -235,8 +244,11 @@ def lr_controls(handle: RaceHandle, snap: Snapshot) -> None:
     run only: a widget redrawn with the live figures at every refresh costs the browser more than the chart."""
     state = T.lr_state(handle, snap)
     handle.lr_drawn = state
+    mine = f"live.lr.{handle.rid}."
+    for old in [k for k in st.session_state if str(k).startswith("live.lr.") and not str(k).startswith(mine)]:
+        del st.session_state[old]  # an earlier race's controls (their keys would stay in the session for ever)
     names = [n for n in handle.labels if n in state]
-    per_row = min(len(handle.labels), 3)
+    per_row = T.per_row(handle)
     for start in range(0, len(names), per_row):
         for j, (col, name) in enumerate(zip(st.columns(per_row), names[start : start + per_row])):
             with col:
@@ -245,8 +257,10 @@ def lr_controls(handle: RaceHandle, snap: Snapshot) -> None:
         st.error(st.session_state.pop("lr_error"))
 
 
-def _show_seed(handle: RaceHandle) -> None:
-    handle.live.shown = int(st.session_state.get(VIEW_KEYS["seed"]) or 0)
+def _show_seed() -> None:
+    handle = _session_race()
+    if handle is not None:
+        handle.live.shown = int(st.session_state.get(VIEW_KEYS["seed"]) or 0)
 
 
 def loss_view_controls(handle: RaceHandle) -> None:
@@ -266,7 +280,7 @@ def loss_view_controls(handle: RaceHandle) -> None:
         if st.session_state.get(VIEW_KEYS["seed"]) not in range(len(seeds)):
             st.session_state[VIEW_KEYS["seed"]] = 0
         c4.selectbox("seed shown below", range(len(seeds)), key=VIEW_KEYS["seed"], on_change=_show_seed,
-                     args=(handle,), format_func=lambda i: f"seed {seeds[i]}",
+                     format_func=lambda i: f"seed {seeds[i]}",
                      help="The status columns, the forecasts, the gate heatmaps and the model files show this "
                      "seed; the chart above and the verdict use them all.")  # fmt: skip
         handle.live.shown = int(st.session_state[VIEW_KEYS["seed"]])
@@ -318,8 +332,10 @@ def live_status(handle: RaceHandle, snap: Snapshot) -> None:
     status_columns(handle, snap)
 
 
-def _cancel(handle: RaceHandle) -> None:
-    handle.live.cancel()
+def _cancel() -> None:
+    handle = _session_race()
+    if handle is not None:
+        handle.live.cancel()
     st.session_state["race_notice"] = "Your race left the line before it started: nothing was trained."
 
 
@@ -328,7 +344,7 @@ def waiting_view(handle: RaceHandle, snap: Snapshot) -> None:
     st.markdown(f"#### ⏳ {queue_text(snap)}")
     st.caption(f"Every worker of this server is training another race ({handle.live.backend} backend); yours "
                "starts by itself, first come first served, and its curves appear here as soon as it does.")  # fmt: skip
-    st.button("✕ Cancel (leave the line)", key="btn.cancel", on_click=_cancel, args=(handle,),
+    st.button("✕ Cancel (leave the line)", key="btn.cancel", on_click=_cancel,
               help="Leave the line: nothing has been trained yet. (■ Stop does the same while waiting.)")  # fmt: skip
 
 
