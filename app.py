@@ -13,6 +13,7 @@ import sys
 
 import streamlit as st
 
+from gru_core._malloc import keep_heap_small
 from gru_core.runner import apply_server_args
 from gru_ui.race import live_route
 from gru_ui.race.sidebar import init_session
@@ -48,4 +49,5 @@ def frame() -> None:
 if __name__ == "__main__":  # a visitor's page (Streamlit runs this file as its script; AppTest too)
     frame()
 else:  # `streamlit run app.py` imports this file once to build the server: Streamlit plus the live chart's route
+    keep_heap_small()  # the server lives long: its freed heap goes back to the system (gru_core._malloc)
     app = st.App(__file__, routes=live_route.enable())
