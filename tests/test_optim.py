@@ -15,6 +15,7 @@ import re
 import numpy as np
 import pytest
 from _exact import assert_plain
+from _optimref import ATOL, case_id, copy_arrays, initial_params, lockstep, on_path, set_lr
 from _torchref import require_torch
 
 from gru_core.model.params import ParamDict
@@ -33,7 +34,6 @@ from gru_core.optim import (
 
 SHAPES = {"gru.weight_ih_l0": (6, 3), "gru.bias_ih_l0": (6,), "head.weight": (1, 2)}
 N_STEPS = 220
-RTOL, ATOL = 1e-12, 1e-14
 CLASSES = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
 TORCH_NAMES = {"sgd": "SGD", "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW"}
 
@@ -48,36 +48,17 @@ def torch():
     return require_torch()
 
 
-def initial_params(seed: int = 7) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {k: rng.standard_normal(s) for k, s in SHAPES.items()}
-
-
 def grad_sequence(n_steps: int = N_STEPS, seed: int = 1234) -> list[dict[str, np.ndarray]]:
     """A fixed gradient sequence: never zero, both signs, scales spanning 1e-3 .. 10, drifting mean."""
     rng = np.random.default_rng(seed)
     seq = []
     for t in range(n_steps):
         drift = 0.7 * math.sin(0.05 * t)
-        seq.append(
-            {k: 10.0 ** rng.uniform(-3, 1) * (rng.standard_normal(s) + drift) for k, s in SHAPES.items()}
-        )
+        seq.append({k: 10.0 ** rng.uniform(-3, 1) * (rng.standard_normal(s) + drift) for k, s in SHAPES.items()})
     return seq
 
 
 GRADS = grad_sequence()
-
-
-def copy_arrays(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k: np.array(v, copy=True) for k, v in d.items()}
-
-
-def make_params(path: str, init: dict[str, np.ndarray]):
-    return ParamDict.from_arrays(init) if path == "flat" else copy_arrays(init)
-
-
-def make_grads(path: str, g: dict[str, np.ndarray]):
-    return ParamDict.from_arrays(g) if path == "flat" else copy_arrays(g)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -107,56 +88,15 @@ TORCH_CASES = [
 ]
 
 
-def _case_id(case) -> str:
-    name, kw = case
-    return name + ("-" + "-".join(f"{k}={v}" for k, v in kw.items()) if kw else "-defaults")
-
-
 def run_against_torch(torch, name: str, kw: dict, path: str, lr_schedule: dict[int, float] | None = None):
-    """Step our optimizer and torch's side by side; compare params at every step, state at the end."""
-    init = initial_params()
-    tparams = [torch.tensor(init[k], dtype=torch.float64) for k in SHAPES]
-    topt = getattr(torch.optim, TORCH_NAMES[name])(tparams, foreach=False, **kw)
-    params = make_params(path, init)
-    refs = {k: params[k] for k in SHAPES}  # the arrays must never be re-bound
-    flat_before = params.flat if path == "flat" else None
-    opt = CLASSES[name](**kw)
-    assert opt.state == {} and opt.steps == 0  # lazily initialised
-
-    for t, g in enumerate(GRADS, start=1):
-        if lr_schedule and t in lr_schedule:
-            opt.lr = lr_schedule[t]
-            for group in topt.param_groups:
-                group["lr"] = lr_schedule[t]
-        for tp, k in zip(tparams, SHAPES, strict=True):
-            tp.grad = torch.tensor(g[k], dtype=torch.float64)
-        topt.step()
-        grads = make_grads(path, g)
-        grads_before = copy_arrays(grads)
-        assert opt.step(params, grads) is None
-        for k, tp in zip(SHAPES, tparams, strict=True):
-            np.testing.assert_allclose(params[k], tp.numpy(), rtol=RTOL, atol=ATOL, err_msg=f"step {t} {k}")
-            np.testing.assert_array_equal(grads[k], grads_before[k], err_msg="grads were modified")
-            assert params[k] is refs[k]
-    assert opt.steps == len(GRADS)
-    if flat_before is not None:
-        assert params.flat is flat_before
-        assert all(np.shares_memory(params[k], params.flat) for k in SHAPES)
-
-    # the state is inspectable under torch's names, with torch's values
-    for k, tp in zip(SHAPES, tparams, strict=True):
-        tstate = topt.state[tp]
-        assert set(opt.state[k]) == set(tstate), (k, set(opt.state[k]), set(tstate))
-        for key, tval in tstate.items():
-            if key == "step":
-                assert opt.state[k]["step"] == int(tval.item()) == len(GRADS)
-            else:
-                assert opt.state[k][key].shape == SHAPES[k]
-                np.testing.assert_allclose(opt.state[k][key], tval.numpy(), rtol=1e-11, atol=ATOL)
+    """Step our optimizer and torch's side by side (_optimref.lockstep): params every step, state at the end."""
+    lockstep(torch, lambda: CLASSES[name](**kw),
+             lambda tp: [getattr(torch.optim, TORCH_NAMES[name])(list(tp.values()), foreach=False, **kw)],
+             initial_params(SHAPES), GRADS, path, schedule=set_lr(lr_schedule) if lr_schedule else None)  # fmt: skip
 
 
 @pytest.mark.parametrize("path", ["flat", "dict"])
-@pytest.mark.parametrize("case", TORCH_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", TORCH_CASES, ids=case_id)
 def test_matches_torch_every_step(torch, case, path):
     name, kw = case
     run_against_torch(torch, name, kw, path)
@@ -172,7 +112,7 @@ def test_matches_torch_every_step(torch, case, path):
         ("adam", {"amsgrad": True}),
         ("adamw", {}),
     ],
-    ids=_case_id,
+    ids=case_id,
 )
 def test_lr_schedule_matches_torch(torch, case, path):
     """lr changed between steps (as a scheduler or a slider would) applies from the next step, as in torch."""
@@ -323,11 +263,11 @@ KERAS_CASES = [
 
 
 @pytest.mark.parametrize("path", ["flat", "dict"])
-@pytest.mark.parametrize("case", KERAS_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", KERAS_CASES, ids=case_id)
 def test_keras_flavor_matches_reference(case, path):
     name, kw = case
     hp = {**KERAS_DEFAULTS[name], **kw}  # the reference uses Keras' documented defaults, written out above
-    init = initial_params()
+    init = initial_params(SHAPES)
     expected = {}
     for k in SHAPES:
         traj = np.empty((len(GRADS),) + SHAPES[k])
@@ -339,22 +279,18 @@ def test_keras_flavor_matches_reference(case, path):
                 )
             else:
                 b1, b2 = hp.get("betas", (hp["beta1"], hp["beta2"]))
-                ref = keras_adam_reference(
-                    float(init[k][idx]), gs, hp["lr"], b1, b2, hp["eps"], hp["amsgrad"]
-                )
+                ref = keras_adam_reference(float(init[k][idx]), gs, hp["lr"], b1, b2, hp["eps"], hp["amsgrad"])
             traj[(slice(None), *idx)] = ref
         expected[k] = traj
 
-    params = make_params(path, init)
+    params = on_path(path, init)
     opt = CLASSES[name](flavor="keras", **kw)
     for t, g in enumerate(GRADS):
-        grads = make_grads(path, g)
+        grads = on_path(path, g)
         opt.step(params, grads)
         for k in SHAPES:
             np.testing.assert_array_equal(grads[k], g[k])
-            np.testing.assert_allclose(
-                params[k], expected[k][t], rtol=1e-12, atol=ATOL, err_msg=f"step {t} {k}"
-            )
+            np.testing.assert_allclose(params[k], expected[k][t], rtol=1e-12, atol=ATOL, err_msg=f"step {t} {k}")
 
 
 def test_keras_defaults_differ_from_pytorch():
@@ -412,7 +348,7 @@ def test_adam_eps_hat_differs_measurably_for_tiny_gradients():
 
 def test_state_is_lazy_named_like_torch_and_views_into_paramdicts():
     opt = Adam(amsgrad=True)
-    params = ParamDict.from_arrays(initial_params())
+    params = ParamDict.from_arrays(initial_params(SHAPES))
     assert opt.state == {}
     g = GRADS[0]
     opt.step(params, ParamDict.from_arrays(g))
@@ -449,29 +385,25 @@ def test_state_names_per_optimizer():
         "adam": Adam(),
     }
     for key, opt in opts.items():
-        opt.step(copy_arrays(initial_params()), GRADS[0])
+        opt.step(copy_arrays(initial_params(SHAPES)), GRADS[0])
         for k in SHAPES:
             assert set(opt.state[k]) == expected[key], key
-    np.testing.assert_allclose(
-        opts["adagrad"].state["head.weight"]["sum"], 0.5 + GRADS[0]["head.weight"] ** 2
-    )
-    np.testing.assert_array_equal(
-        opts["sgd"].state["gru.bias_ih_l0"]["momentum_buffer"], GRADS[0]["gru.bias_ih_l0"]
-    )
+    np.testing.assert_allclose(opts["adagrad"].state["head.weight"]["sum"], 0.5 + GRADS[0]["head.weight"] ** 2)
+    np.testing.assert_array_equal(opts["sgd"].state["gru.bias_ih_l0"]["momentum_buffer"], GRADS[0]["gru.bias_ih_l0"])
     plain = SGD()
-    plain.step(copy_arrays(initial_params()), GRADS[0])
+    plain.step(copy_arrays(initial_params(SHAPES)), GRADS[0])
     assert plain.state == {k: {} for k in SHAPES}
 
 
 @pytest.mark.parametrize("path", ["flat", "dict"])
 def test_lr_change_applies_from_next_step(path):
     opt = SGD(lr=0.1)
-    params = make_params(path, initial_params())
-    opt.step(params, make_grads(path, GRADS[0]))
+    params = on_path(path, initial_params(SHAPES))
+    opt.step(params, on_path(path, GRADS[0]))
     opt.lr = 0.25
     assert opt.hyperparams()["lr"] == 0.25
     before = copy_arrays(params)
-    opt.step(params, make_grads(path, GRADS[1]))
+    opt.step(params, on_path(path, GRADS[1]))
     for k in SHAPES:
         np.testing.assert_allclose(before[k] - params[k], 0.25 * GRADS[1][k], rtol=1e-12, atol=1e-15)
 
@@ -480,7 +412,7 @@ def test_negative_lr_set_later_is_rejected_at_step():
     opt = Adam()
     opt.lr = -1.0
     with pytest.raises(ValueError, match="lr"):
-        opt.step(copy_arrays(initial_params()), GRADS[0])
+        opt.step(copy_arrays(initial_params(SHAPES)), GRADS[0])
 
 
 ROUND_TRIP = [
@@ -493,11 +425,11 @@ ROUND_TRIP = [
 
 
 @pytest.mark.parametrize("resume_path", ["flat", "dict"])
-@pytest.mark.parametrize("case", ROUND_TRIP, ids=_case_id)
+@pytest.mark.parametrize("case", ROUND_TRIP, ids=case_id)
 def test_state_dict_round_trip_continues_identically(case, resume_path):
     name, kw = case
     opt = CLASSES[name](**kw)
-    params = ParamDict.from_arrays(initial_params())
+    params = ParamDict.from_arrays(initial_params(SHAPES))
     for g in GRADS[:30]:
         opt.step(params, ParamDict.from_arrays(g))
     sd = opt.state_dict()
@@ -512,10 +444,10 @@ def test_state_dict_round_trip_continues_identically(case, resume_path):
             if isinstance(arr, np.ndarray):
                 arr.fill(123.0)
 
-    resumed = make_params(resume_path, dict(params))
+    resumed = on_path(resume_path, dict(params))
     for g in GRADS[30:80]:
         opt.step(params, ParamDict.from_arrays(g))
-        fresh.step(resumed, make_grads(resume_path, g))
+        fresh.step(resumed, on_path(resume_path, g))
         for k in SHAPES:
             np.testing.assert_array_equal(resumed[k], params[k])
     assert fresh.steps == opt.steps == 80
@@ -523,7 +455,7 @@ def test_state_dict_round_trip_continues_identically(case, resume_path):
 
 def test_state_dict_is_a_copy_and_rejects_other_optimizers():
     opt = Adam()
-    params = copy_arrays(initial_params())
+    params = copy_arrays(initial_params(SHAPES))
     opt.step(params, GRADS[0])
     sd = opt.state_dict()
     saved = sd["state"]["head.weight"]["exp_avg"].copy()
@@ -537,8 +469,8 @@ def test_state_dict_is_a_copy_and_rejects_other_optimizers():
 
 def test_plain_dict_then_paramdict_steps_agree_with_plain_only():
     a, b = RMSprop(momentum=0.5), RMSprop(momentum=0.5)
-    pa = copy_arrays(initial_params())
-    pb = copy_arrays(initial_params())
+    pa = copy_arrays(initial_params(SHAPES))
+    pb = copy_arrays(initial_params(SHAPES))
     for i, g in enumerate(GRADS[:20]):
         a.step(pa, g)
         if i == 10:
@@ -549,7 +481,7 @@ def test_plain_dict_then_paramdict_steps_agree_with_plain_only():
 
 
 def test_float32_params_keep_their_dtype():
-    init32 = {k: v.astype(np.float32) for k, v in initial_params().items()}
+    init32 = {k: v.astype(np.float32) for k, v in initial_params(SHAPES).items()}
     params = ParamDict.from_arrays(init32)
     opt = Adam(lr=1e-2)
     opt.step(params, ParamDict.from_arrays({k: v.astype(np.float32) for k, v in GRADS[0].items()}))
@@ -583,7 +515,7 @@ def test_mismatched_inputs_are_rejected():
 
 def test_effective_step_size_sgd_predicts_the_next_step():
     opt = SGD(lr=0.07)
-    params = ParamDict.from_arrays(initial_params())
+    params = ParamDict.from_arrays(initial_params(SHAPES))
     opt.step(params, ParamDict.from_arrays(GRADS[0]))
     ess = opt.effective_step_size()
     before = params.flat.copy()
@@ -609,15 +541,15 @@ ESS_CASES = [
 
 
 @pytest.mark.parametrize("path", ["flat", "dict"])
-@pytest.mark.parametrize("case", ESS_CASES, ids=lambda c: _case_id(c[:2]))
+@pytest.mark.parametrize("case", ESS_CASES, ids=lambda c: case_id(c[:2]))
 def test_effective_step_size_matches_the_step_taken(case, path):
     """After a step, step taken == effective_step_size * (gradient, or the buffer it multiplies)."""
     name, kw, quantity = case
     opt = CLASSES[name](**kw)
-    params = make_params(path, initial_params())
+    params = on_path(path, initial_params(SHAPES))
     for g in GRADS[:25]:
         before = copy_arrays(params)
-        opt.step(params, make_grads(path, g))
+        opt.step(params, on_path(path, g))
     for k in SHAPES:
         q = g[k] if quantity is None else opt.state[k][quantity]
         ess = opt.effective_step_size(k)

@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 
 import numpy as np
 import pytest
+from _optimref import ATOL, RTOL, case_id, copy_arrays, initial_params, lockstep, on_path, set_lr, torch_default_dtype
 from _torchref import require_torch
 
 from gru_core.model.params import ParamDict
@@ -33,7 +33,6 @@ SHAPES = {
     "head.bias": (1,),
 }
 N_STEPS = 200
-RTOL, ATOL = 1e-12, 1e-14
 CLASSES = {"nadam": NAdam, "radam": RAdam, "adamax": Adamax, "lion": Lion}
 TORCH_NAMES = {"nadam": "NAdam", "radam": "RAdam", "adamax": "Adamax"}
 LR_SCHEDULE = {40: 3e-3, 90: 0.0, 100: 2e-2, 150: 1e-4}
@@ -50,21 +49,6 @@ def torch():
     # torch keeps NAdam's mu_product in its scalar dtype, float32 under torch's own default dtype
     assert torch.get_default_dtype() == torch.float32, "another test left torch's default dtype changed"
     return torch
-
-
-@contextlib.contextmanager
-def torch_default_dtype(torch, dtype):
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
-
-
-def initial_params(seed: int = 7) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {k: 0.5 * rng.standard_normal(s) for k, s in SHAPES.items()}
 
 
 def grad_sequence(n_steps: int = N_STEPS, seed: int = 4321) -> list[dict[str, np.ndarray]]:
@@ -86,23 +70,6 @@ def grad_sequence(n_steps: int = N_STEPS, seed: int = 4321) -> list[dict[str, np
 
 
 GRADS = grad_sequence()
-
-
-def copy_arrays(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k: np.array(v, copy=True) for k, v in d.items()}
-
-
-def make_params(path: str, init: dict[str, np.ndarray]):
-    return ParamDict.from_arrays(init) if path == "flat" else copy_arrays(init)
-
-
-def make_grads(path: str, g: dict[str, np.ndarray]):
-    return ParamDict.from_arrays(g) if path == "flat" else copy_arrays(g)
-
-
-def _case_id(case) -> str:
-    name, kw = case
-    return name + ("-" + "-".join(f"{k}={v}" for k, v in kw.items()) if kw else "-defaults")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -140,60 +107,32 @@ LR_CASES = [
 
 
 def run_against_torch(torch, name, kw, path, lr_schedule=None, configure=None):
-    """Step our optimizer and torch's side by side; compare params at every step, states at the end."""
-    init = initial_params()
-    tparams = [torch.tensor(init[k], dtype=torch.float64) for k in SHAPES]
-    topt = getattr(torch.optim, TORCH_NAMES[name])(tparams, foreach=False, **kw)
-    params = make_params(path, init)
-    refs = {k: params[k] for k in SHAPES}
-    opt = CLASSES[name](**kw)
-    if configure is not None:
-        configure(opt)
-    assert opt.state == {} and opt.steps == 0
+    """Step our optimizer (``configure``d first, if given) and torch's side by side (_optimref.lockstep): params every
+    step, states at the end.  Returns (ours, torch's)."""
 
-    for t, g in enumerate(GRADS, start=1):
-        if lr_schedule and t in lr_schedule:
-            opt.lr = lr_schedule[t]
-            for group in topt.param_groups:
-                group["lr"] = lr_schedule[t]
-        for tp, k in zip(tparams, SHAPES):
-            tp.grad = torch.tensor(g[k], dtype=torch.float64)
-        topt.step()
-        grads = make_grads(path, g)
-        grads_before = copy_arrays(grads)
-        assert opt.step(params, grads) is None
-        for k, tp in zip(SHAPES, tparams):
-            np.testing.assert_allclose(params[k], tp.numpy(), rtol=RTOL, atol=ATOL, err_msg=f"step {t} {k}")
-            np.testing.assert_array_equal(grads[k], grads_before[k], err_msg="grads were modified")
-            assert params[k] is refs[k]
-    assert opt.steps == len(GRADS)
-    if path == "flat":
-        assert all(np.shares_memory(params[k], params.flat) for k in SHAPES)
+    def ours():
+        opt = CLASSES[name](**kw)
+        if configure is not None:
+            configure(opt)
+        return opt
 
-    for k, tp in zip(SHAPES, tparams):
-        tstate = topt.state[tp]
-        assert set(opt.state[k]) == set(tstate), (k, set(opt.state[k]), set(tstate))
-        for key, tval in tstate.items():
-            if key == "step":
-                assert opt.state[k]["step"] == int(tval.item()) == len(GRADS)
-            elif key == "mu_product":  # a scalar per parameter in torch, a float here
-                assert isinstance(opt.state[k][key], float)
-                assert opt.state[k][key] == pytest.approx(tval.item(), rel=RTOL, abs=0.0)
-            else:
-                assert opt.state[k][key].shape == SHAPES[k]
-                np.testing.assert_allclose(opt.state[k][key], tval.numpy(), rtol=RTOL, atol=ATOL)
-    return opt, topt
+    opt, _, topts, _ = lockstep(
+        torch, ours, lambda tp: [getattr(torch.optim, TORCH_NAMES[name])(list(tp.values()), foreach=False, **kw)],
+        initial_params(SHAPES, scale=0.5), GRADS, path, schedule=set_lr(lr_schedule) if lr_schedule else None,
+        state_rtol=RTOL,
+    )  # fmt: skip
+    return opt, topts[0]
 
 
 @pytest.mark.parametrize("path", ["flat", "dict"])
-@pytest.mark.parametrize("case", TORCH_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", TORCH_CASES, ids=case_id)
 def test_matches_torch_every_step(torch, case, path):
     name, kw = case
     run_against_torch(torch, name, kw, path)
 
 
 @pytest.mark.parametrize("path", ["flat", "dict"])
-@pytest.mark.parametrize("case", LR_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", LR_CASES, ids=case_id)
 def test_lr_schedule_matches_torch(torch, case, path):
     """lr changed between steps applies from the next step (decoupled decay uses the new lr too), as in torch."""
     name, kw = case
@@ -271,7 +210,7 @@ LION_CASES = [
 
 @pytest.mark.parametrize("schedule", [False, True], ids=["const-lr", "lr-changes"])
 @pytest.mark.parametrize("path", ["flat", "dict"])
-@pytest.mark.parametrize("kw", LION_CASES, ids=lambda kw: _case_id(("lion", kw)))
+@pytest.mark.parametrize("kw", LION_CASES, ids=lambda kw: case_id(("lion", kw)))
 def test_lion_matches_paper_algorithm(kw, path, schedule):
     hp = {"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0, **kw}  # the paper's defaults, written out
     b1, b2 = hp["betas"]
@@ -279,7 +218,7 @@ def test_lion_matches_paper_algorithm(kw, path, schedule):
     for t in range(1, N_STEPS + 1):
         lr = LR_SCHEDULE.get(t, lr) if schedule else lr
         lrs.append(lr)
-    init = initial_params()
+    init = initial_params(SHAPES, scale=0.5)
     expected, zero_cs = {}, 0
     for k in SHAPES:
         traj = np.empty((N_STEPS,) + SHAPES[k])
@@ -292,11 +231,11 @@ def test_lion_matches_paper_algorithm(kw, path, schedule):
         expected[k] = traj
     assert zero_cs >= 3  # sign(0) = 0 was exercised (head.bias: g = 0 and m = 0 for 3 steps)
 
-    params = make_params(path, init)
+    params = on_path(path, init)
     opt = Lion(**kw)
     for t, g in enumerate(GRADS):
         opt.lr = lrs[t]
-        grads = make_grads(path, g)
+        grads = on_path(path, g)
         opt.step(params, grads)
         for k in SHAPES:
             np.testing.assert_array_equal(grads[k], g[k])
@@ -371,14 +310,14 @@ KERAS_CASES = [
 
 
 @pytest.mark.parametrize("path", ["flat", "dict"])
-@pytest.mark.parametrize("case", KERAS_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", KERAS_CASES, ids=case_id)
 def test_keras_flavor_matches_reference(case, path):
     name, kw = case
     hp = {**KERAS_DEFAULTS[name], **kw}
     b1, b2 = hp.get("betas", (hp["beta1"], hp["beta2"]))
     sign = -1.0 if hp.get("maximize") else 1.0
     reference = keras_nadam_reference if name == "nadam" else keras_adamax_reference
-    init = initial_params()
+    init = initial_params(SHAPES, scale=0.5)
     expected = {}
     for k in SHAPES:
         traj = np.empty((N_STEPS,) + SHAPES[k])
@@ -387,10 +326,10 @@ def test_keras_flavor_matches_reference(case, path):
             traj[(slice(None), *idx)] = reference(float(init[k][idx]), gs, hp["lr"], b1, b2, hp["eps"])
         expected[k] = traj
 
-    params = make_params(path, init)
+    params = on_path(path, init)
     opt = CLASSES[name](flavor="keras", **kw)
     for t, g in enumerate(GRADS):
-        grads = make_grads(path, g)
+        grads = on_path(path, g)
         opt.step(params, grads)
         for k in SHAPES:
             np.testing.assert_array_equal(grads[k], g[k])
@@ -417,7 +356,7 @@ def test_keras_defaults():
 def test_keras_nadam_is_torch_nadam_with_momentum_decay_one(torch):
     """The docstring's claim: Keras' Nadam = torch's formula with momentum_decay=1 (its schedule 0.96^t) and
     eps at the same place; Keras keeps the product in the variables' dtype, so torch runs with float64 scalars."""
-    init = initial_params()
+    init = initial_params(SHAPES, scale=0.5)
     with torch_default_dtype(torch, torch.float64):
         tparams = [torch.tensor(init[k], dtype=torch.float64) for k in SHAPES]
         topt = torch.optim.NAdam(tparams, lr=1e-3, eps=1e-7, momentum_decay=1.0, foreach=False)
@@ -542,7 +481,7 @@ def test_negative_lr_set_later_is_rejected_at_step():
         opt = cls()
         opt.lr = -1.0
         with pytest.raises(ValueError, match="lr"):
-            opt.step(copy_arrays(initial_params()), GRADS[0])
+            opt.step(copy_arrays(initial_params(SHAPES, scale=0.5)), GRADS[0])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -561,12 +500,12 @@ ROUND_TRIP = [
 
 @pytest.mark.parametrize("loader", ["fresh", "used"])
 @pytest.mark.parametrize("resume_path", ["flat", "dict"])
-@pytest.mark.parametrize("case", ROUND_TRIP, ids=_case_id)
+@pytest.mark.parametrize("case", ROUND_TRIP, ids=case_id)
 def test_state_dict_round_trip_continues_identically(case, resume_path, loader):
     name, kw = case
     flavor = kw.get("flavor", "pytorch")
     opt = CLASSES[name](**kw)
-    params = ParamDict.from_arrays(initial_params())
+    params = ParamDict.from_arrays(initial_params(SHAPES, scale=0.5))
     for g in GRADS[:30]:
         opt.step(params, ParamDict.from_arrays(g))
     sd = opt.state_dict()
@@ -574,7 +513,7 @@ def test_state_dict_round_trip_continues_identically(case, resume_path, loader):
 
     other = CLASSES[name](flavor=flavor)  # default hyperparameters: load_state_dict must restore them
     if loader == "used":  # an optimizer with its own history (31 steps) must forget it entirely
-        scratch = copy_arrays(initial_params())
+        scratch = copy_arrays(initial_params(SHAPES, scale=0.5))
         for g in GRADS[100:131]:
             other.step(scratch, g)
     other.load_state_dict(sd)
@@ -586,10 +525,10 @@ def test_state_dict_round_trip_continues_identically(case, resume_path, loader):
             else:
                 v[key] = 0.5
 
-    resumed = make_params(resume_path, dict(params))
+    resumed = on_path(resume_path, dict(params))
     for g in GRADS[30:80]:
         opt.step(params, ParamDict.from_arrays(g))
-        other.step(resumed, make_grads(resume_path, g))
+        other.step(resumed, on_path(resume_path, g))
         for k in SHAPES:
             np.testing.assert_array_equal(resumed[k], params[k])
     assert other.steps == opt.steps == 80
@@ -602,10 +541,10 @@ def test_state_dict_round_trip_continues_identically(case, resume_path, loader):
 def test_nadam_mu_product_is_one_number_mirrored_into_every_state_dict():
     for path in ("flat", "dict"):
         opt = NAdam(momentum_decay=0.5, betas=(0.9, 0.99))  # a product that stays well above float32's tiny
-        params = make_params(path, initial_params())
+        params = on_path(path, initial_params(SHAPES, scale=0.5))
         expected = 1.0
         for t, g in enumerate(GRADS[:5], start=1):
-            opt.step(params, make_grads(path, g))
+            opt.step(params, on_path(path, g))
             mu_t = np.float32(0.9 * (1.0 - 0.5 * 0.96 ** (t * 0.5)))
             expected = float(np.float32(expected) * mu_t)  # torch: mu_product *= mu_t, in float32
             assert {st["mu_product"] for st in opt.state.values()} == {expected}
@@ -640,16 +579,16 @@ ESS_CASES = [
 
 
 @pytest.mark.parametrize("path", ["flat", "dict"])
-@pytest.mark.parametrize("case", ESS_CASES, ids=lambda c: f"{_case_id(c[:2])}-t{c[2]}")
+@pytest.mark.parametrize("case", ESS_CASES, ids=lambda c: f"{case_id(c[:2])}-t{c[2]}")
 def test_effective_step_size_matches_the_step_taken(case, path):
     """After a step, step taken == effective_step_size * (the quantity the docstring says it multiplies)."""
     name, kw, n = case
     opt = CLASSES[name](**kw)
-    params = make_params(path, initial_params())
+    params = on_path(path, initial_params(SHAPES, scale=0.5))
     for g in GRADS[:n]:
         before = copy_arrays(params)
         m_before = {k: np.array(opt.state[k]["exp_avg"], copy=True) for k in SHAPES} if opt.state else None
-        opt.step(params, make_grads(path, g))
+        opt.step(params, on_path(path, g))
     for k in SHAPES:
         st = opt.state[k]
         if name == "nadam":

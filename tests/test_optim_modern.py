@@ -22,6 +22,7 @@ import time
 import numpy as np
 import pytest
 from _exact import assert_plain
+from _optimref import ATOL, RTOL, copy_arrays, initial_params, lockstep, on_path
 from _torchref import require_torch
 
 from gru_core.model.gru import param_shapes
@@ -32,7 +33,6 @@ from gru_core.optim.modern import SPECS, Adafactor, Muon, newton_schulz
 
 H = 8
 N_STEPS = 200
-RTOL, ATOL = 1e-12, 1e-14
 
 
 def gru_shapes(layers: int, hidden: int = H, inputs: int = 1, outputs: int = 1) -> dict[str, tuple[int, ...]]:
@@ -65,11 +65,6 @@ def torch():
     return require_torch()
 
 
-def initial_params(shapes, seed: int = 7) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {k: 0.5 * rng.standard_normal(s) for k, s in shapes.items()}
-
-
 def grad_sequence(shapes, n_steps: int = N_STEPS, seed: int = 1234) -> list[dict[str, np.ndarray]]:
     """Both signs, scales 1e-3 .. 10, drifting mean; at step 1 a zero matrix, zero rows and a zero bias."""
     rng = np.random.default_rng(seed)
@@ -83,65 +78,16 @@ def grad_sequence(shapes, n_steps: int = N_STEPS, seed: int = 1234) -> list[dict
     return seq
 
 
-def copy_arrays(d):
-    return {k: np.array(v, copy=True) for k, v in d.items()}
-
-
-def make_params(path: str, arrays):
-    return ParamDict.from_arrays(arrays) if path == "flat" else copy_arrays(arrays)
-
-
 def run_against_torch(torch, make_ours, make_torch, shapes, path, schedule=None, context=None, n_steps=N_STEPS):
-    """Step ours and torch's side by side; compare every parameter after every step and the state at the end.
+    """Step ours and torch's side by side (_optimref.lockstep); compare every parameter after every step and the
+    state at the end.
 
     ``make_torch(named_tensors)`` returns torch optimizers (all stepped, in order); ``schedule`` maps a step number
     to ``f(ours, torch_optimizers)`` applied before that step; ``context`` wraps torch's steps.
     """
-    init = initial_params(shapes)
-    grads = grad_sequence(shapes, n_steps)
-    tparams = {k: torch.tensor(init[k], dtype=torch.float64) for k in shapes}
-    topts = make_torch(tparams)
-    params = make_params(path, init)
-    refs = {k: params[k] for k in shapes}
-    flat_before = params.flat if path == "flat" else None
-    opt = make_ours()
-    assert opt.state == {} and opt.steps == 0
-    for t, g in enumerate(grads, start=1):
-        if schedule and t in schedule:
-            schedule[t](opt, topts)
-        for k in shapes:
-            tparams[k].grad = torch.tensor(g[k], dtype=torch.float64)
-        with context() if context else _nullcontext():
-            for topt in topts:
-                topt.step()
-        gin = make_params(path, g)
-        gcopy = copy_arrays(gin)
-        assert opt.step(params, gin) is None
-        for k in shapes:
-            np.testing.assert_allclose(params[k], tparams[k].numpy(), rtol=RTOL, atol=ATOL, err_msg=f"step {t} {k}")
-            np.testing.assert_array_equal(gin[k], gcopy[k], err_msg="grads were modified")
-            assert params[k] is refs[k]
-    assert opt.steps == n_steps
-    if flat_before is not None:
-        assert params.flat is flat_before and all(np.shares_memory(params[k], params.flat) for k in shapes)
-    for k, tp in tparams.items():
-        tstate = next(o.state[tp] for o in topts if tp in o.state)
-        assert set(opt.state[k]) == set(tstate), (k, set(opt.state[k]), set(tstate))
-        for key, tval in tstate.items():
-            if key == "step":
-                assert opt.state[k]["step"] == int(tval.item()) == n_steps
-            else:
-                assert opt.state[k][key].shape == tuple(tval.shape), (k, key)
-                np.testing.assert_allclose(opt.state[k][key], tval.numpy(), rtol=1e-11, atol=ATOL, err_msg=key)
+    opt, params, _, _ = lockstep(torch, make_ours, make_torch, initial_params(shapes, scale=0.5),
+                                 grad_sequence(shapes, n_steps), path, schedule=schedule, context=context)  # fmt: skip
     return opt, params
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def test_shapes_are_the_models():
@@ -227,7 +173,9 @@ def test_adafactor_lr_schedule_matches_torch(torch, kw, path, layout):
 def test_adafactor_state_shapes_are_factored():
     shapes = LAYOUTS["2layers"]
     opt = Adafactor()
-    opt.step(ParamDict.from_arrays(initial_params(shapes)), ParamDict.from_arrays(grad_sequence(shapes, 1)[0]))
+    opt.step(
+        ParamDict.from_arrays(initial_params(shapes, scale=0.5)), ParamDict.from_arrays(grad_sequence(shapes, 1)[0])
+    )
     assert set(opt.state["gru.weight_hh_l1"]) == {"step", "row_var", "col_var"}
     assert opt.state["gru.weight_hh_l1"]["row_var"].shape == (24, 1)
     assert opt.state["gru.weight_hh_l1"]["col_var"].shape == (1, 8)
@@ -268,7 +216,7 @@ def test_adafactor_eps1_zero_is_the_dtype_machine_epsilon(torch, dtype):
 def keras_adafactor_reference(p0: np.ndarray, gs: list[np.ndarray], lr, decay, eps1, eps2, d, maximize):
     """Keras 3.12's update_step, element by element in Python floats (matrix: 2-D, vector: 1-D)."""
     matrix = p0.ndim == 2
-    rows, cols = (p0.shape if matrix else (p0.shape[0], 1))
+    rows, cols = p0.shape if matrix else (p0.shape[0], 1)
     P = [[float(p0[i, j]) if matrix else float(p0[i]) for j in range(cols)] for i in range(rows)]
     r, c = [0.0] * rows, [0.0] * cols
     v = [0.0] * rows
@@ -312,17 +260,18 @@ KERAS_CASES = [
 def test_adafactor_keras_flavor_matches_reference(kw, path):
     shapes = LAYOUTS["1layer"]
     hp = {**KERAS_DEFAULTS, **kw}
-    init = initial_params(shapes)
+    init = initial_params(shapes, scale=0.5)
     grads = grad_sequence(shapes)
     expected = {
-        k: keras_adafactor_reference(init[k], [g[k] for g in grads], hp["lr"], hp["beta2_decay"], hp["eps1"],
-                                     hp["eps2"], hp["d"], hp["maximize"])  # fmt: skip
+        k: keras_adafactor_reference(
+            init[k], [g[k] for g in grads], hp["lr"], hp["beta2_decay"], hp["eps1"], hp["eps2"], hp["d"], hp["maximize"]
+        )  # fmt: skip
         for k in shapes
     }
-    params = make_params(path, init)
+    params = on_path(path, init)
     opt = Adafactor(flavor="keras", **kw)
     for t, g in enumerate(grads):
-        opt.step(params, make_params(path, g))
+        opt.step(params, on_path(path, g))
         for k in shapes:
             np.testing.assert_allclose(params[k], expected[k][t], rtol=1e-12, atol=ATOL, err_msg=f"step {t} {k}")
 
@@ -410,15 +359,27 @@ MUON_CASES = [
     ({"weight_decay": 0.0, "adamw_weight_decay": 0.0}, {"weight_decay": 0.0}, {"weight_decay": 0.0}),
     ({"adjust_lr_fn": "original"}, {"adjust_lr_fn": "original"}, {}),
     ({"adjust_lr_fn": "match_rms_adamw"}, {"adjust_lr_fn": "match_rms_adamw"}, {}),
-    ({"match_rms_adamw": True, "lr": 2e-2, "nesterov": False}, {"adjust_lr_fn": "match_rms_adamw", "lr": 2e-2,
-                                                                 "nesterov": False}, {}),  # fmt: skip
+    (
+        {"match_rms_adamw": True, "lr": 2e-2, "nesterov": False},
+        {"adjust_lr_fn": "match_rms_adamw", "lr": 2e-2, "nesterov": False},
+        {},
+    ),  # fmt: skip
     ({"momentum": 0.0, "nesterov": False}, {"momentum": 0.0, "nesterov": False}, {}),
-    ({"momentum": 0.8, "ns_a": 2.0, "ns_b": -1.5, "ns_c": 0.5, "ns_steps": 3, "eps": 0.5},
-     {"momentum": 0.8, "ns_coefficients": (2.0, -1.5, 0.5), "ns_steps": 3, "eps": 0.5}, {}),  # fmt: skip
-    ({"ns_coefficients": (1.5, -0.5, 0.0), "ns_steps": 12}, {"ns_coefficients": (1.5, -0.5, 0.0), "ns_steps": 12},
-     {}),  # fmt: skip
-    ({"adamw_lr": 3e-3, "adamw_beta1": 0.8, "adamw_beta2": 0.99, "adamw_eps": 1e-6, "adamw_weight_decay": 0.1},
-     {}, {"lr": 3e-3, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),  # fmt: skip
+    (
+        {"momentum": 0.8, "ns_a": 2.0, "ns_b": -1.5, "ns_c": 0.5, "ns_steps": 3, "eps": 0.5},
+        {"momentum": 0.8, "ns_coefficients": (2.0, -1.5, 0.5), "ns_steps": 3, "eps": 0.5},
+        {},
+    ),  # fmt: skip
+    (
+        {"ns_coefficients": (1.5, -0.5, 0.0), "ns_steps": 12},
+        {"ns_coefficients": (1.5, -0.5, 0.0), "ns_steps": 12},
+        {},
+    ),  # fmt: skip
+    (
+        {"adamw_lr": 3e-3, "adamw_beta1": 0.8, "adamw_beta2": 0.99, "adamw_eps": 1e-6, "adamw_weight_decay": 0.1},
+        {},
+        {"lr": 3e-3, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1},
+    ),  # fmt: skip
 ]
 
 
@@ -486,7 +447,7 @@ def test_stock_torch_muon_runs_newton_schulz_in_bfloat16(torch):
 
 def test_muon_differs_from_stock_torch_by_bfloat16_rounding_only(torch):
     shapes = LAYOUTS["2layers"]
-    init, grads = initial_params(shapes), grad_sequence(shapes, 60)
+    init, grads = initial_params(shapes, scale=0.5), grad_sequence(shapes, 60)
     tp = {k: torch.tensor(init[k]) for k in shapes}
     topts = torch_muon_pair(torch, {}, {})(tp)
     params, opt = copy_arrays(init), Muon()
@@ -699,7 +660,7 @@ def test_state_dict_round_trip_continues_identically(case, resume_path):
     shapes = LAYOUTS["2layers"]
     grads = grad_sequence(shapes, 80)
     opt = cls(**kw)
-    params = ParamDict.from_arrays(initial_params(shapes))
+    params = ParamDict.from_arrays(initial_params(shapes, scale=0.5))
     for g in grads[:30]:
         opt.step(params, ParamDict.from_arrays(g))
     sd = opt.state_dict()
@@ -713,10 +674,10 @@ def test_state_dict_round_trip_continues_identically(case, resume_path):
         for arr in v.values():
             if isinstance(arr, np.ndarray):
                 arr.fill(123.0)
-    resumed = make_params(resume_path, dict(params))
+    resumed = on_path(resume_path, dict(params))
     for g in grads[30:]:
         opt.step(params, ParamDict.from_arrays(g))
-        fresh.step(resumed, make_params(resume_path, g))
+        fresh.step(resumed, on_path(resume_path, g))
         for k in shapes:
             np.testing.assert_array_equal(resumed[k], params[k])
     assert fresh.steps == opt.steps == 80
@@ -743,10 +704,10 @@ def test_adafactor_effective_step_size_matches_the_step_taken(kw, path):
     shapes = LAYOUTS["2layers"]
     grads = grad_sequence(shapes, 25)
     opt = Adafactor(**kw)
-    params = make_params(path, initial_params(shapes))
+    params = on_path(path, initial_params(shapes, scale=0.5))
     for g in grads:
         before = copy_arrays(params)
-        opt.step(params, make_params(path, g))
+        opt.step(params, on_path(path, g))
     sign = -1.0 if kw.get("maximize") else 1.0
     for k, shape in shapes.items():
         ess = opt.effective_step_size(k)
@@ -782,10 +743,10 @@ def test_muon_effective_step_size_matches_the_step_taken(kw, path):
     shapes = LAYOUTS["2layers"]
     grads = grad_sequence(shapes, 25)
     opt = Muon(weight_decay=0.0, adamw_weight_decay=0.0, **kw)
-    params = make_params(path, initial_params(shapes))
+    params = on_path(path, initial_params(shapes, scale=0.5))
     for g in grads:
         before = copy_arrays(params)
-        opt.step(params, make_params(path, g))
+        opt.step(params, on_path(path, g))
     for k, shape in shapes.items():
         ess = opt.effective_step_size(k)
         assert ess.shape == shape and np.all(ess > 0)
@@ -862,7 +823,7 @@ def test_step_time_report(capsys):
     grads = [ParamDict.from_arrays({k: rng.standard_normal(s) for k, s in shapes.items()}) for _ in range(20)]
     times = {}
     for label, opt in (("Adam", Adam()), ("Adafactor", Adafactor()), ("Muon", Muon())):
-        params = ParamDict.from_arrays(initial_params(shapes))
+        params = ParamDict.from_arrays(initial_params(shapes, scale=0.5))
         opt.step(params, grads[0])
         n, t0 = 0, time.perf_counter()
         while time.perf_counter() - t0 < 0.3:
@@ -878,7 +839,9 @@ def test_step_time_report(capsys):
 def test_state_shapes_describe_the_state():
     shapes = LAYOUTS["1layer"]
     for opt in (Adafactor(), Muon()):
-        opt.step(ParamDict.from_arrays(initial_params(shapes)), ParamDict.from_arrays(grad_sequence(shapes, 1)[0]))
+        opt.step(
+            ParamDict.from_arrays(initial_params(shapes, scale=0.5)), ParamDict.from_arrays(grad_sequence(shapes, 1)[0])
+        )
         for k, s in shapes.items():
             arrays = {key: v.shape for key, v in opt.state[k].items() if isinstance(v, np.ndarray)}
             assert opt.state_shapes(k, s) == arrays

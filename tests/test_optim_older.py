@@ -17,6 +17,17 @@ import re
 import numpy as np
 import pytest
 from _exact import assert_plain
+from _optimref import (
+    ATOL,
+    assert_state_like_torch,
+    case_id,
+    copy_arrays,
+    initial_params,
+    lockstep,
+    on_path,
+    set_lr,
+    torch_default_dtype,
+)
 from _torchref import require_torch
 
 import gru_core.optim as optim_pkg
@@ -34,7 +45,6 @@ SHAPES = {
     "head.bias": (1,),
 }
 N_STEPS = 200
-RTOL, ATOL = 1e-12, 1e-14
 CLASSES = {"adadelta": Adadelta, "asgd": ASGD, "rprop": Rprop}
 TORCH_NAMES = {"adadelta": "Adadelta", "asgd": "ASGD", "rprop": "Rprop"}
 LR_SCHEDULES = {
@@ -52,11 +62,6 @@ LR_SCHEDULES = {
 @pytest.fixture(scope="module")
 def torch():
     return require_torch()
-
-
-def initial_params(seed: int = 7) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {k: rng.standard_normal(s) for k, s in SHAPES.items()}
 
 
 def grad_sequence(n_steps: int = N_STEPS, seed: int = 4321) -> list[dict[str, np.ndarray]]:
@@ -77,37 +82,6 @@ def grad_sequence(n_steps: int = N_STEPS, seed: int = 4321) -> list[dict[str, np
 
 
 GRADS = grad_sequence()
-
-
-def copy_arrays(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k: np.array(v, copy=True) for k, v in d.items()}
-
-
-def make_params(path: str, init: dict[str, np.ndarray]):
-    return ParamDict.from_arrays(init) if path == "flat" else copy_arrays(init)
-
-
-def make_grads(path: str, g: dict[str, np.ndarray]):
-    return ParamDict.from_arrays(g) if path == "flat" else copy_arrays(g)
-
-
-def _case_id(case) -> str:
-    name, kw = case
-    return name + ("-" + "-".join(f"{k}={v}" for k, v in kw.items()) if kw else "-defaults")
-
-
-class _DefaultDtype:
-    """torch's default dtype set for a block (ASGD keeps eta and mu in it)."""
-
-    def __init__(self, torch, dtype):
-        self.torch, self.dtype = torch, dtype
-
-    def __enter__(self):
-        self.old = self.torch.get_default_dtype()
-        self.torch.set_default_dtype(self.dtype)
-
-    def __exit__(self, *exc):
-        self.torch.set_default_dtype(self.old)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -143,72 +117,38 @@ def torch_effective(name: str, kw: dict, lr: float, tstate: dict) -> np.ndarray:
 
 
 def run_against_torch(torch, name: str, kw: dict, path: str, lr_schedule: dict[int, float] | None):
-    """Step our optimizer and torch's side by side; compare params, state and effective step size every step.
+    """Step our optimizer and torch's side by side (_optimref.lockstep); compare params, state and effective step
+    size every step.
 
-    Returns per-step records for branch checks: (torch prev before the step, grads, torch step_size after)."""
-    init = initial_params()
-    tparams = [torch.tensor(init[k], dtype=torch.float64) for k in SHAPES]
-    topt = getattr(torch.optim, TORCH_NAMES[name])(tparams, foreach=False, **kw)
-    params = make_params(path, init)
-    refs = {k: params[k] for k in SHAPES}  # the arrays must never be re-bound
-    flat_before = params.flat if path == "flat" else None
-    opt = CLASSES[name](**kw)
-    assert opt.state == {} and opt.steps == 0  # lazily initialised
-    records = []
-    lr = kw.get("lr", CLASSES[name]().lr)
+    Returns per-step records for branch checks: (torch's prev before the step, grads, torch's step_size after)."""
+    schedule = lr_schedule or {}
+    default_lr = kw.get("lr", CLASSES[name]().lr)
+    records, prev = [], [None]  # torch's Rprop "prev" after the last step: before this one
 
-    for t, g in enumerate(GRADS, start=1):
-        if lr_schedule and t in lr_schedule:
-            lr = lr_schedule[t]
-            opt.lr = lr
-            for group in topt.param_groups:
-                group["lr"] = lr
-        prev = None
-        if name == "rprop" and t > 1:  # torch's prev before this step, for the branch counts
-            prev = {k: topt.state[tp]["prev"].numpy().copy() for k, tp in zip(SHAPES, tparams)}
-        for tp, k in zip(tparams, SHAPES, strict=True):
-            tp.grad = torch.tensor(g[k], dtype=torch.float64)
-        topt.step()
-        grads = make_grads(path, g)
-        grads_before = copy_arrays(grads)
-        assert opt.step(params, grads) is None
-        for k, tp in zip(SHAPES, tparams, strict=True):
-            np.testing.assert_allclose(params[k], tp.numpy(), rtol=RTOL, atol=ATOL, err_msg=f"step {t} {k}")
-            np.testing.assert_array_equal(grads[k], grads_before[k], err_msg="grads were modified")
-            assert params[k] is refs[k]
-            tstate = topt.state[tp]
-            assert set(opt.state[k]) == set(tstate), (k, set(opt.state[k]), set(tstate))
-            for key, tval in tstate.items():
-                if key == "step":
-                    assert opt.state[k]["step"] == int(tval.item()) == t
-                elif tval.dim() == 0:  # ASGD's eta and mu
-                    assert isinstance(opt.state[k][key], float)
-                    assert opt.state[k][key] == pytest.approx(tval.item(), rel=RTOL, abs=0), (t, k, key)
-                else:
-                    assert opt.state[k][key].shape == SHAPES[k]
-                    np.testing.assert_allclose(
-                        opt.state[k][key], tval.numpy(), rtol=1e-11, atol=ATOL, err_msg=f"step {t} {k} {key}"
-                    )
-            np.testing.assert_allclose(
-                opt.effective_step_size(k), torch_effective(name, kw, lr, tstate), rtol=1e-11, atol=1e-300
-            )
+    def after_step(t, opt, topts, tparams):
+        lr = schedule[max(s for s in schedule if s <= t)] if any(s <= t for s in schedule) else default_lr
+        assert_state_like_torch(opt, topts, tparams, t, where=f"step {t}")
+        for k, tp in tparams.items():
+            np.testing.assert_allclose(opt.effective_step_size(k), torch_effective(name, kw, lr, topts[0].state[tp]),
+                                       rtol=1e-11, atol=1e-300)  # fmt: skip
         if name == "rprop":
-            sizes = {k: topt.state[tp]["step_size"].numpy().copy() for k, tp in zip(SHAPES, tparams)}
-            records.append((prev, g, sizes))
-    assert opt.steps == len(GRADS)
-    if flat_before is not None:
-        assert params.flat is flat_before
-        assert all(np.shares_memory(params[k], params.flat) for k in SHAPES)
+            state = {k: topts[0].state[tp] for k, tp in tparams.items()}
+            records.append((prev[0], GRADS[t - 1], {k: st["step_size"].numpy().copy() for k, st in state.items()}))
+            prev[0] = {k: st["prev"].numpy().copy() for k, st in state.items()}
+
+    lockstep(torch, lambda: CLASSES[name](**kw),
+             lambda tp: [getattr(torch.optim, TORCH_NAMES[name])(list(tp.values()), foreach=False, **kw)],
+             initial_params(SHAPES), GRADS, path, schedule=set_lr(schedule), after_step=after_step)  # fmt: skip
     return records
 
 
 @pytest.mark.parametrize("schedule", ["constant-lr", "lr-changed"])
 @pytest.mark.parametrize("path", ["flat", "dict"])
-@pytest.mark.parametrize("case", TORCH_CASES, ids=_case_id)
+@pytest.mark.parametrize("case", TORCH_CASES, ids=case_id)
 def test_matches_torch_every_step(torch, case, path, schedule):
     name, kw = case
     lr_schedule = LR_SCHEDULES[name] if schedule == "lr-changed" else None
-    with _DefaultDtype(torch, torch.float64):  # torch keeps ASGD's eta and mu in its default dtype
+    with torch_default_dtype(torch, torch.float64):  # torch keeps ASGD's eta and mu in its default dtype
         records = run_against_torch(torch, name, kw, path, lr_schedule)
     if name != "rprop":
         return
@@ -227,7 +167,7 @@ def test_matches_torch_every_step(torch, case, path, schedule):
 def test_asgd_averaging_starts_within_the_run():
     """The t0 cases above really average: ax differs from the weights once t > t0 + 2."""
     opt = ASGD(t0=100.0)
-    params = ParamDict.from_arrays(initial_params())
+    params = ParamDict.from_arrays(initial_params(SHAPES))
     for t, g in enumerate(GRADS, start=1):
         opt.step(params, ParamDict.from_arrays(g))
         ax = opt.state["head.weight"]["ax"]
@@ -240,9 +180,9 @@ def test_asgd_averaging_starts_within_the_run():
 
 def test_asgd_with_torch_default_float32_differs_only_by_float32_eta(torch):
     """Under torch's usual default dtype (float32) torch rounds eta and mu to float32; we keep float64."""
-    init, kw = initial_params(), {"lr": 0.01, "t0": 10.0}
+    init, kw = initial_params(SHAPES), {"lr": 0.01, "t0": 10.0}
     tparams = [torch.tensor(init[k], dtype=torch.float64) for k in SHAPES]
-    with _DefaultDtype(torch, torch.float32):
+    with torch_default_dtype(torch, torch.float32):
         topt = torch.optim.ASGD(tparams, foreach=False, **kw)
         params = copy_arrays(init)
         opt = ASGD(**kw)
@@ -322,7 +262,7 @@ def test_rprop_accepts_torch_tuples_or_scalar_names():
 def test_asgd_ax_is_the_mean_of_the_weights_since_t0_plus_2():
     t0 = 5
     opt = ASGD(lr=0.05, lambd=0.0, t0=t0)
-    params = copy_arrays(initial_params())
+    params = copy_arrays(initial_params(SHAPES))
     history = []
     for t, g in enumerate(GRADS[:40], start=1):
         opt.step(params, g)
@@ -378,10 +318,10 @@ KERAS_CASES = [{}, {"lr": 1.0}, {"lr": 0.1, "rho": 0.5, "eps": 1e-4}, {"rho": 0.
 
 
 @pytest.mark.parametrize("path", ["flat", "dict"])
-@pytest.mark.parametrize("kw", KERAS_CASES, ids=lambda kw: _case_id(("adadelta", kw)))
+@pytest.mark.parametrize("kw", KERAS_CASES, ids=lambda kw: case_id(("adadelta", kw)))
 def test_keras_flavor_matches_reference(kw, path):
     hp = {**KERAS_ADADELTA_DEFAULTS, **kw}
-    init = initial_params()
+    init = initial_params(SHAPES)
     expected = {}
     for k in SHAPES:
         traj = np.empty((len(GRADS),) + SHAPES[k])
@@ -391,10 +331,10 @@ def test_keras_flavor_matches_reference(kw, path):
                 float(init[k][idx]), gs, hp["lr"], hp["rho"], hp["eps"]
             )
         expected[k] = traj
-    params = make_params(path, init)
+    params = on_path(path, init)
     opt = Adadelta(flavor="keras", **kw)
     for t, g in enumerate(GRADS):
-        grads = make_grads(path, g)
+        grads = on_path(path, g)
         opt.step(params, grads)
         for k in SHAPES:
             np.testing.assert_array_equal(grads[k], g[k])
@@ -408,7 +348,7 @@ def test_keras_adadelta_differs_from_torch_only_by_defaults():
     assert SPECS["adadelta"].defaults("keras") == KERAS_ADADELTA_DEFAULTS
     # with the same hyperparameters both flavours take the same steps (up to rounding)
     same = {"lr": 0.5, "rho": 0.8, "eps": 1e-5}
-    pk, pt = copy_arrays(initial_params()), copy_arrays(initial_params())
+    pk, pt = copy_arrays(initial_params(SHAPES)), copy_arrays(initial_params(SHAPES))
     ok, ot = Adadelta(flavor="keras", **same), Adadelta(**same)
     for g in GRADS[:100]:
         ok.step(pk, g)
@@ -494,12 +434,12 @@ def test_negative_lr_set_later_is_rejected_at_step():
         opt = cls()
         opt.lr = -1.0
         with pytest.raises(ValueError, match="lr"):
-            opt.step(copy_arrays(initial_params()), GRADS[0])
+            opt.step(copy_arrays(initial_params(SHAPES)), GRADS[0])
 
 
 def test_rho_one_is_accepted_as_in_torch_and_is_sgd():
     opt = Adadelta(lr=0.1, rho=1.0)
-    params = copy_arrays(initial_params())
+    params = copy_arrays(initial_params(SHAPES))
     before = copy_arrays(params)
     opt.step(params, GRADS[0])
     for k in SHAPES:
@@ -520,11 +460,11 @@ ROUND_TRIP = [
 
 
 @pytest.mark.parametrize("resume_path", ["flat", "dict"])
-@pytest.mark.parametrize("case", ROUND_TRIP, ids=_case_id)
+@pytest.mark.parametrize("case", ROUND_TRIP, ids=case_id)
 def test_state_dict_round_trip_continues_identically(case, resume_path):
     name, kw = case
     opt = CLASSES[name](**kw)
-    params = ParamDict.from_arrays(initial_params())
+    params = ParamDict.from_arrays(initial_params(SHAPES))
     for g in GRADS[:30]:
         opt.step(params, ParamDict.from_arrays(g))
     sd = opt.state_dict()
@@ -541,10 +481,10 @@ def test_state_dict_round_trip_continues_identically(case, resume_path):
             else:
                 v[key] = 456.0
 
-    resumed = make_params(resume_path, dict(params))
+    resumed = on_path(resume_path, dict(params))
     for g in GRADS[30:80]:
         opt.step(params, ParamDict.from_arrays(g))
-        fresh.step(resumed, make_grads(resume_path, g))
+        fresh.step(resumed, on_path(resume_path, g))
         for k in SHAPES:
             np.testing.assert_array_equal(resumed[k], params[k])
             for key, val in opt.state[k].items():
@@ -557,18 +497,18 @@ def test_state_names_like_torch():
                 "rprop": {"step", "prev", "step_size"}}  # fmt: skip
     for name, cls in CLASSES.items():
         opt = cls()
-        opt.step(ParamDict.from_arrays(initial_params()), ParamDict.from_arrays(GRADS[0]))
+        opt.step(ParamDict.from_arrays(initial_params(SHAPES)), ParamDict.from_arrays(GRADS[0]))
         for k in SHAPES:
             assert set(opt.state[k]) == expected[name], name
     # Rprop's step size starts at lr; ASGD's first step used eta = lr and mu = 1
     opt = Rprop(lr=0.03)
-    opt.step(copy_arrays(initial_params()), {k: np.zeros(s) for k, s in SHAPES.items()})
+    opt.step(copy_arrays(initial_params(SHAPES)), {k: np.zeros(s) for k, s in SHAPES.items()})
     np.testing.assert_array_equal(opt.state["head.weight"]["step_size"], np.full((1, H), 0.03))
 
 
 def test_asgd_eta_and_mu_are_shared_by_every_parameter():
     opt = ASGD(t0=3.0)
-    params = ParamDict.from_arrays(initial_params())
+    params = ParamDict.from_arrays(initial_params(SHAPES))
     for g in GRADS[:10]:
         opt.step(params, ParamDict.from_arrays(g))
     assert len({st["eta"] for st in opt.state.values()}) == 1
@@ -583,11 +523,11 @@ ESS_PATHS = ["flat", "dict"]
 def test_effective_step_size_rprop_is_the_step_taken(path):
     """The last step moved each weight by step_size along the sign of the (flip-zeroed) gradient."""
     opt = Rprop(lr=0.02, step_sizes=(1e-4, 0.2))
-    params = make_params(path, initial_params())
+    params = on_path(path, initial_params(SHAPES))
     prev = {k: np.zeros(s) for k, s in SHAPES.items()}
     for g in GRADS[:40]:
         before = copy_arrays(params)
-        opt.step(params, make_grads(path, g))
+        opt.step(params, on_path(path, g))
         for k in SHAPES:
             flipped = g[k] * prev[k] < 0
             taken = np.where(flipped, 0.0, np.sign(g[k]))  # the gradient's sign, zero after a flip
@@ -603,13 +543,13 @@ def test_effective_step_size_rprop_is_the_step_taken(path):
 def test_effective_step_size_asgd_predicts_the_next_step(kw, path):
     """eta from the state multiplies the next step's g + lambd * p (g with weight decay, negated to maximize)."""
     opt = ASGD(lr=0.05, **kw)
-    params = make_params(path, initial_params())
+    params = on_path(path, initial_params(SHAPES))
     lambd, wd, sgn = kw.get("lambd", 1e-4), kw.get("weight_decay", 0.0), -1.0 if kw.get("maximize") else 1.0
     for i, g in enumerate(GRADS[:30]):
         if i:
             ess = {k: opt.effective_step_size(k) for k in SHAPES}
         before = copy_arrays(params)
-        opt.step(params, make_grads(path, g))
+        opt.step(params, on_path(path, g))
         if i:
             for k in SHAPES:
                 q = sgn * g[k] + wd * before[k] + lambd * before[k]
@@ -622,14 +562,14 @@ def test_effective_step_size_asgd_predicts_the_next_step(kw, path):
 def test_effective_step_size_adadelta_predicts_a_step_that_keeps_square_avg(flavor, path):
     """After a step, a gradient with g² = square_avg leaves square_avg unchanged: it moves by exactly ess * g."""
     opt = Adadelta(flavor=flavor, lr=0.5)
-    params = make_params(path, initial_params())
+    params = on_path(path, initial_params(SHAPES))
     for g in GRADS[:25]:
-        opt.step(params, make_grads(path, g))
+        opt.step(params, on_path(path, g))
     ess = {k: opt.effective_step_size(k) for k in SHAPES}
     signs = {k: np.where(np.arange(np.prod(s)).reshape(s) % 2 == 0, 1.0, -1.0) for k, s in SHAPES.items()}
     g_keep = {k: signs[k] * np.sqrt(opt.state[k]["square_avg"]) for k in SHAPES}
     before = copy_arrays(params)
-    opt.step(params, make_grads(path, g_keep))
+    opt.step(params, on_path(path, g_keep))
     for k in SHAPES:
         assert ess[k].shape == SHAPES[k] and np.all(ess[k] > 0)
         np.testing.assert_allclose(before[k] - params[k], ess[k] * g_keep[k], rtol=1e-10, atol=1e-15)
