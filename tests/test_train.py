@@ -411,3 +411,34 @@ def test_continuing_from_saved_weights_and_optimizer_state_is_exact(prepared):
     with pytest.raises(ValueError):
         Race(prepared, cfg, [Contestant("rmsprop", label="Adam")], TrainConfig(epochs=1),
              initial_optimizer_states={"Adam": run.opt.state_dict()})
+
+
+def test_paused_right_after_a_resume_reads_paused_only_where_training_halted(prepared):
+    """Resume, then Pause again at once: the snapshot must not call the race paused (at the step of the pause before)
+    while the worker still finishes the mini-batch it took after the Resume.  A teacher's "step to the epoch's end"
+    counts from that step; it failed CI once when it was stale."""
+    live = LiveRace(small_race(prepared, epochs=2000, batch_size=1))  # ~200 mini-batches between two events
+    live.start()
+    live.pause()
+    for _ in range(500):
+        if live.snapshot().status == "paused":
+            break
+        live.join(0.01)
+    stale = 0
+    for _ in range(20):
+        live.resume()
+        time.sleep(0.02)  # the worker takes a few mini-batches
+        live.pause()
+        snap = live.snapshot()
+        if snap.status == "paused":  # paused must mean halted at the snapshot's step
+            time.sleep(0.05)
+            stale += live.snapshot().step != snap.step
+        for _ in range(500):
+            if live.snapshot().status == "paused":
+                break
+            live.join(0.01)
+        halted = live.snapshot()
+        assert halted.status == "paused" and live.race.step == halted.step
+    live.stop()
+    assert live.join(10)
+    assert stale == 0

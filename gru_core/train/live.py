@@ -196,7 +196,9 @@ class LiveRace:
             ev = self._last
             end = self._t_end if self._t_end is not None else time.perf_counter()
             status = self._status
-            if status == "running" and self.race.paused and ev is not None and ev.kind == "paused":
+            # paused: asked to, and halted since the last event (a "paused" event from before a Resume does not count:
+            # paused again at once, the worker may still be finishing the mini-batches it took in between)
+            if status == "running" and self.race.paused and ev is not None and ev.kind == "paused" and self.race.halted():
                 status = "paused"
             return Snapshot(
                 status=status,

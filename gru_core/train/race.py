@@ -300,6 +300,11 @@ class Race:
             self.paused_seconds += time.perf_counter() - self._halted_since
             self._halted_since = None
 
+    def halted(self) -> bool:
+        """Training is halted in a pause right now (not merely asked to pause: the current mini-batch is done)."""
+        with self._cond:
+            return self._halted_since is not None
+
     def halted_seconds(self) -> float:
         """Seconds spent halted in pauses so far, the current pause included."""
         with self._cond:
