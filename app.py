@@ -50,4 +50,4 @@ if __name__ == "__main__":  # a visitor's page (Streamlit runs this file as its 
     frame()
 else:  # `streamlit run app.py` imports this file once to build the server: Streamlit plus the live chart's route
     keep_heap_small()  # the server lives long: its freed heap goes back to the system (gru_core._malloc)
-    app = st.App(__file__, routes=live_route.enable())
+    app = st.App(__file__, routes=live_route.enable(st.get_option("server.baseUrlPath")))

@@ -167,3 +167,28 @@ def test_with_the_route_every_live_part_fetches_its_own_updates(monkeypatch):
     assert len(gates) == 2 and all(g.get("spec") for g in gates)  # drawn from then on
     handle.live.stop()
     handle.live.join(10)
+
+
+def test_under_a_base_url_path_the_page_asks_under_it_and_the_routes_answer_there(monkeypatch):
+    """A lab behind a proxy at /lab/ (``server.baseUrlPath``): Streamlit mounts an app's own routes at the root, so
+    enable() adds them under /lab/ too and the page's addresses start with it (checked in a real server by hand:
+    the page's requests went to /lab/_gru/live/<token>, 200)."""
+    from starlette.routing import Match
+
+    monkeypatch.setattr(live_route, "enabled", False)
+    monkeypatch.setattr(live_route, "prefix", "")
+    mounted = live_route.enable("/lab/")
+    assert live_route.url_for("tok") == "/lab/_gru/live/tok"
+    assert live_route.url_for("tok", "gates/1") == "/lab/_gru/live/tok/gates/1"
+
+    def handler(path: str):
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": []}
+        found = [r for r in mounted if r.matches(scope)[0] is Match.FULL]
+        return found[0].endpoint if found else None
+
+    assert handler("/lab/_gru/live/tok") is live_route.live_chart
+    assert handler("/lab/_gru/live/tok/status") is live_route.live_status
+    assert handler("/lab/_gru/live/tok/gates/0") is live_route.live_gates
+    assert handler("/_gru/live/tok") is live_route.live_chart  # the root ones stay
+    assert handler("/other/_gru/live/tok") is None
+    assert live_route.enable(None) == live_route.ROUTES and live_route.url_for("tok") == "/_gru/live/tok"

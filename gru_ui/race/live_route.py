@@ -20,7 +20,10 @@ race's (unguessable, ``secrets.token_urlsafe``); an unknown token or a session t
 then keeps the updates the page's reruns bring.  Each request counts as the page watching the race (the watchdog).
 
 Registered by ``app.py`` when ``streamlit run app.py`` starts the server (an ``st.App`` with these routes,
-:data:`ROUTES`); :data:`enabled` says so to the page.  No Streamlit calls here: the handlers run in the server's
+:data:`ROUTES`); :data:`enabled` says so to the page.  Under ``server.baseUrlPath`` (a lab behind a reverse proxy
+at ``/lab/``) Streamlit mounts an app's own routes at the server's root, not under the base path, so
+:func:`enable` adds the same routes under ``/<base>/_gru/live`` and the page asks there: a proxy that forwards only
+``/lab/`` still reaches them.  No Streamlit calls here: the handlers run in the server's
 thread pool, not in a script run.
 """
 
@@ -37,24 +40,38 @@ from .live import LIVE_STATUSES, gate_spec, loss_spec, text_version
 from .live_text import heading, stamp, status_block
 from .session import RaceHandle, handle_by_token, heartbeat
 
-__all__ = ["PATH", "ROUTES", "enable", "enabled", "live_chart", "live_gates", "live_status", "url_for"]
+__all__ = [
+    "PATH",
+    "ROUTES",
+    "enable",
+    "enabled",
+    "live_chart",
+    "live_gates",
+    "live_status",
+    "prefix",
+    "routes",
+    "url_for",
+]
 
 PATH = "/_gru/live"
 enabled = False  # True in a server process whose app has ROUTES (app.py)
+prefix = ""  # "/<server.baseUrlPath>" where the server has one: the page's addresses start with it
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def enable() -> list[Any]:
-    """Called by app.py as it builds the server's app: the routes to mount, and the page starts using them."""
-    global enabled
-    enabled = True
-    return ROUTES
+def enable(base_url_path: str | None = "") -> list[Any]:
+    """Called by app.py as it builds the server's app with the server's ``server.baseUrlPath``: the routes to mount
+    (at the root and, where there is a base path, under it too), and the page starts using them."""
+    global enabled, prefix
+    base = (base_url_path or "").strip("/")
+    enabled, prefix = True, f"/{base}" if base else ""
+    return ROUTES + (routes(prefix + PATH) if prefix else [])
 
 
 def url_for(token: str, part: str = "") -> str | None:
     """The address of a race's live element (relative to the page): ``part`` "" (the chart), "status",
     "gates/<i>"; None where no server serves it (AppTest, tests)."""
-    return (f"{PATH}/{token}" + (f"/{part}" if part else "")) if enabled else None
+    return (f"{prefix}{PATH}/{token}" + (f"/{part}" if part else "")) if enabled else None
 
 
 def _answer(request: Request, handle: RaceHandle, snap, version: int, field: str, content: str,
@@ -115,8 +132,13 @@ def live_gates(request: Request) -> Response:
     return _answer(request, handle, snap, version, "spec", spec)
 
 
-ROUTES = [
-    Route(PATH + "/{token}", live_chart, methods=["GET"]),
-    Route(PATH + "/{token}/status", live_status, methods=["GET"]),
-    Route(PATH + "/{token}/gates/{index}", live_gates, methods=["GET"]),
-]
+def routes(path: str = PATH) -> list[Route]:
+    """The three addresses under ``path``."""
+    return [
+        Route(path + "/{token}", live_chart, methods=["GET"]),
+        Route(path + "/{token}/status", live_status, methods=["GET"]),
+        Route(path + "/{token}/gates/{index}", live_gates, methods=["GET"]),
+    ]
+
+
+ROUTES = routes()
