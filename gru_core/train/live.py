@@ -198,7 +198,8 @@ class LiveRace:
             status = self._status
             # paused: asked to, and halted since the last event (a "paused" event from before a Resume does not count:
             # paused again at once, the worker may still be finishing the mini-batches it took in between)
-            if status == "running" and self.race.paused and ev is not None and ev.kind == "paused" and self.race.halted():
+            halted = self.race.paused and ev is not None and ev.kind == "paused" and self.race.halted()
+            if status == "running" and halted:
                 status = "paused"
             return Snapshot(
                 status=status,
