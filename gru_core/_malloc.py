@@ -7,12 +7,12 @@ minutes.  The growth was all in malloc's *thread arenas* (4 → 56 MB resident; 
 arenas flat), and it was free memory: glibc gives every new thread an arena of its own, up to 8 per core (16
 here), the live routes answer on the threads of Starlette's pool, each builds and drops figures and JSON strings
 of a few hundred kB, and each arena kept what its thread freed.  ``malloc_trim`` every 30 s alone barely helped
-(+22 %): the free memory sat at the arenas' tops, under a trim threshold that glibc raises by itself (to twice the
-mmap threshold, which it raises each time a large block is freed).
+(+22 %); our reading: the free memory sat at the arenas' tops, under a trim threshold that glibc raises by itself
+(to twice the mmap threshold, which it raises each time a large block is freed).
 
 So :func:`keep_heap_small`, called once as the server starts (``app.py``): at most :data:`ARENA_MAX` arenas,
 fixed mmap and trim thresholds (no raising), and a ``malloc_trim`` every ``GRU_LAB_TRIM_EVERY`` s.  The 10-minute
-soak after it: +16.6 % (thread arenas 4 → 11-13 MB).  Environment: ``GRU_LAB_TRIM_EVERY`` (seconds, default
+soaks after it: +16.6 % and +11.2 % (thread arenas 4 → 11-13 MB).  Environment: ``GRU_LAB_TRIM_EVERY`` (seconds, default
 :data:`TRIM_EVERY`; 0 leaves malloc as it is).  Elsewhere than glibc (macOS, musl, Windows) it does nothing.
 """
 
